@@ -1,0 +1,228 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
+import { Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, type Viewer } from './auth.js';
+import type { Context } from './builder.js';
+import { resolveOptions, type AppOptions } from './config.js';
+import { createMarketSimulator } from './domain/market.js';
+import { seedWorld } from './domain/seed.js';
+import { createEventLog } from './events/event-log.js';
+import { createRealmPubSub } from './events/pubsub.js';
+import { createLogger, type Logger } from './logger.js';
+import { schema } from './schema/index.js';
+import { createServices, type Services } from './services.js';
+import { createStore } from './store/store.js';
+
+export interface App {
+  /** Base URL of the GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  url: string;
+  /** The port actually bound (useful with `port: 0`). */
+  port: number;
+  /** Domain services, for tests and tools running in the same process. */
+  services: Services;
+  /** Signs tokens with this instance's secret. */
+  tokens: TokenIssuer;
+  /**
+   * Graceful shutdown: stops accepting, completes every subscription (WebSocket
+   * clients get close code 1001), stops the simulator and closes the store.
+   */
+  dispose(): Promise<void>;
+}
+
+export interface CreateAppOptions extends AppOptions {
+  /** Logger to use instead of a new pino logger at `logLevel`. */
+  logger?: Logger;
+}
+
+/** Where the GraphQL endpoint lives, for HTTP, WebSocket and SSE alike. */
+export const graphqlPath = '/graphql';
+
+const defaultQuery = /* GraphQL */ `# Welcome to Realmcast. Run "Prices" for a snapshot, then "LiveTicks"
+# to watch the market move (Ctrl-Enter runs the operation under the cursor).
+
+query Prices {
+  stocks { symbol name price change changePercent }
+  factions { id name influence }
+  worldEvents(last: 5) { kind message severity at }
+}
+
+subscription LiveTicks {
+  stockTicked { cursor symbol price change changePercent at }
+}
+`;
+
+/** Builds and starts one Realmcast server. */
+export async function createApp(options: CreateAppOptions = {}): Promise<App> {
+  const config = resolveOptions(options);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await createStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir });
+  const pubsub = createRealmPubSub({ prefix: config.redisPrefix });
+  const events = createEventLog({
+    store,
+    pubsub,
+    logger,
+    retention: { maxAgeMs: config.eventRetentionMs, keepNewest: config.eventRetentionMinimum },
+  });
+  await events.transact((tx, append) => seedWorld(tx, append));
+
+  const tokens = createTokenIssuer(loadOrCreateSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir }));
+  const services = createServices({
+    store,
+    events,
+    pubsub,
+    tokens,
+    logger,
+    guestSignIn: config.guestSignIn,
+    portfolioCoalesceMs: config.portfolioCoalesceMs,
+  });
+
+  const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
+
+  const yoga = createYoga<{ wsViewer?: Viewer | null }, Context>({
+    schema,
+    graphqlEndpoint: graphqlPath,
+    landingPage: false,
+    logging: logger,
+    graphiql: { title: 'Realmcast', defaultQuery, subscriptionsProtocol: 'WS' },
+    renderGraphiQL,
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const masked = maskError(error, message, isDev);
+        if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
+        return masked;
+      },
+    },
+    context: async ({ request, wsViewer }): Promise<Context> => ({
+      viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
+      services,
+    }),
+    plugins: [
+      EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 30 }, costLimit: { maxCost: 20_000 } }),
+      useOperationLogging(logger),
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => {
+          await store.ping();
+          return true;
+        },
+      }),
+      usePrometheus({ endpoint: '/metrics', registry: new Registry() }),
+    ],
+  });
+
+  const server: Server = createServer(yoga);
+  const wsServer = new WebSocketServer({ server, path: graphqlPath });
+  const wsViewers = new WeakMap<object, Viewer | null>();
+  const graphqlWs = useServer<Record<string, unknown>>(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          wsViewers.set(ctx, await viewerFromToken(bearerToken(params.authToken ?? params.authorization)));
+          return true;
+        } catch {
+          // An invalid token closes the socket (4403) instead of silently continuing anonymously.
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          request: new Request('http://localhost/graphql'),
+          wsViewer: wsViewers.get(ctx) ?? null,
+        });
+        const args: ExecutionArgs = {
+          schema: envelopedSchema,
+          operationName: payload.operationName,
+          document: parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies Enveloped,
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wsServer,
+    config.keepAliveMs,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}${graphqlPath}`;
+
+  const simulator = createMarketSimulator({
+    market: services.market,
+    events,
+    periodMs: config.marketTickMs,
+    onError: (error) => logger.error({ err: error }, 'market tick failed'),
+  });
+  const housekeeping = setInterval(() => {
+    Promise.all([events.prune(), services.market.pruneHistory()])
+      .then(([pruned]) => pruned && logger.info({ pruned }, 'event log pruned'))
+      .catch((error) => logger.error({ err: error }, 'housekeeping failed'));
+  }, 60_000);
+  housekeeping.unref();
+
+  logger.info({ url, store: store.dialect, marketTickMs: config.marketTickMs }, 'Realmcast listening');
+
+  let disposing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    services,
+    tokens,
+    dispose: () =>
+      (disposing ??= (async () => {
+        clearInterval(housekeeping);
+        await simulator.dispose();
+        await graphqlWs.dispose();
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await pubsub.dispose();
+        await store.dispose();
+        logger.info('Realmcast stopped');
+      })()),
+  };
+}
+
+type Enveloped = Pick<ReturnType<ReturnType<typeof createYoga>['getEnveloped']>, 'execute' | 'subscribe'>;
+
+/** One debug line when an operation or subscription starts and one when it ends. */
+function useOperationLogging(logger: Logger): Plugin {
+  const describe = (args: ExecutionArgs) => ({
+    operation: args.operationName ?? undefined,
+    viewer: (args.contextValue as Context).viewer?.id,
+  });
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      logger.debug(describe(args), 'operation start');
+      return {
+        onExecuteDone: () => logger.debug({ ...describe(args), ms: Math.round(performance.now() - started) }, 'operation end'),
+      };
+    },
+    onSubscribe({ args }) {
+      logger.debug(describe(args), 'subscription start');
+      return {
+        onSubscribeResult: () => ({ onEnd: () => logger.debug(describe(args), 'subscription end') }),
+      };
+    },
+  };
+}

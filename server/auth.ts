@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { apiError, ErrorCode } from './errors.js';
+
+export const roles = ['PLAYER', 'GAME_MASTER', 'BOT'] as const;
+export type Role = (typeof roles)[number];
+
+/** Who is calling: decoded from a verified token. */
+export interface Viewer {
+  id: string;
+  name: string;
+  role: Role;
+  /** What a BOT token may mutate (see {@link Action}); empty for other roles. */
+  scopes: string[];
+}
+
+/**
+ * Everything that needs more than anonymous read access. Role checks happen
+ * only through {@link authorize} with one of these.
+ */
+export type Action =
+  | 'trade' // placeOrder, portfolio
+  | 'play' // create/join/leave games, choose, type
+  | 'setStockPrice'
+  | 'shiftFactionInfluence'
+  | 'announceWorldEvent'
+  | 'resolveAnyTurn' // resolve a turn of a game one does not host
+  | 'watchAnyGame'; // gameEvents/presence of a game one is not in
+
+/** Which roles may do each action. A BOT may do an action its token's scopes name. */
+const allowedRoles: Record<Action, readonly Role[]> = {
+  trade: ['PLAYER', 'GAME_MASTER'],
+  play: ['PLAYER', 'GAME_MASTER'],
+  setStockPrice: ['GAME_MASTER'],
+  shiftFactionInfluence: ['GAME_MASTER'],
+  announceWorldEvent: ['GAME_MASTER'],
+  resolveAnyTurn: ['GAME_MASTER'],
+  watchAnyGame: ['GAME_MASTER'],
+};
+
+/** Whether `viewer` may do `action`, without throwing. */
+export function can(viewer: Viewer | null, action: Action): boolean {
+  if (!viewer) return false;
+  return allowedRoles[action].includes(viewer.role) || (viewer.role === 'BOT' && viewer.scopes.includes(action));
+}
+
+/** Requires a signed-in caller; `UNAUTHENTICATED` otherwise. */
+export function requireViewer(viewer: Viewer | null): Viewer {
+  if (!viewer) throw apiError(ErrorCode.Unauthenticated, 'Sign in first: send a token as "Authorization: Bearer <token>".');
+  return viewer;
+}
+
+/** Requires that the caller may do `action`: `UNAUTHENTICATED` or `FORBIDDEN` otherwise. */
+export function authorize(viewer: Viewer | null, action: Action): Viewer {
+  const signedIn = requireViewer(viewer);
+  if (!can(signedIn, action)) {
+    throw apiError(ErrorCode.Forbidden, `Your role (${signedIn.role}) may not ${action}.`, { action });
+  }
+  return signedIn;
+}
+
+export interface TokenIssuer {
+  /** Signs a token for a player. @default expiresIn '30d' */
+  sign(viewer: Viewer, expiresIn?: string): Promise<string>;
+  /** Verifies a token; `UNAUTHENTICATED` when it is malformed, forged or expired. */
+  verify(token: string): Promise<Viewer>;
+}
+
+/** Creates the HS256 token issuer for `secret`. */
+export function createTokenIssuer(secret: string): TokenIssuer {
+  const key = new TextEncoder().encode(secret);
+  return {
+    sign: (viewer, expiresIn = '30d') =>
+      new SignJWT({ name: viewer.name, role: viewer.role, ...(viewer.scopes.length ? { scope: viewer.scopes.join(' ') } : {}) })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(viewer.id)
+        .setIssuedAt()
+        .setExpirationTime(expiresIn)
+        .sign(key),
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+        const role = payload.role;
+        if (typeof payload.sub !== 'string' || typeof payload.name !== 'string' || !roles.includes(role as Role)) {
+          throw new Error('missing claims');
+        }
+        const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+        return { id: payload.sub, name: payload.name, role: role as Role, scopes };
+      } catch (error) {
+        const reason = error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid';
+        throw apiError(ErrorCode.Unauthenticated, `The token is ${reason}.`, { reason });
+      }
+    },
+  };
+}
+
+/** Reads `Bearer <token>` (or a bare token) from a header or connection param. */
+export function bearerToken(value: unknown): string | null {
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  return value.replace(/^Bearer\s+/i, '').trim();
+}
+
+/**
+ * The signing secret: `JWT_SECRET` when configured, else one generated once
+ * and kept in `dataDir/jwt-secret` so tokens survive restarts.
+ */
+export function loadOrCreateSecret(options: { jwtSecret?: string; dataDir: string }): string {
+  if (options.jwtSecret) return options.jwtSecret;
+  const file = path.join(options.dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(options.dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}

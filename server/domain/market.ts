@@ -1,0 +1,166 @@
+import type { Append, EventLog } from '../events/event-log.js';
+import { Streams } from '../events/topics.js';
+import { apiError, ErrorCode } from '../errors.js';
+import type { Store, Tx } from '../store/store.js';
+import { roundMoney, validInt, validNumber } from './validate.js';
+
+/** Prices a game master may set, and the simulator never leaves. */
+export const priceBounds = { min: 0.01, max: 1_000_000 } as const;
+/** A single move of at least this fraction also posts a world event. */
+export const bigMoveThreshold = 0.1;
+/** How many price points each stock keeps. */
+export const historyLength = 500;
+
+export interface StockRow {
+  symbol: string;
+  name: string;
+  price: number;
+  openPrice: number;
+  volume: number;
+  updatedAt: string;
+}
+
+/** Change since the session open price. */
+export function stockChange(stock: { price: number; openPrice: number }) {
+  const change = roundMoney(stock.price - stock.openPrice);
+  const changePercent = Math.round((change / stock.openPrice) * 10_000) / 100;
+  return { change, changePercent };
+}
+
+export interface PriceChange {
+  symbol: string;
+  price: number;
+}
+
+export type Market = ReturnType<typeof createMarket>;
+
+/** Stocks, prices and their history; no GraphQL in here. */
+export function createMarket({ store, events }: { store: Store; events: EventLog }) {
+  const market = {
+    listStocks: () => store.db.selectFrom('stocks').selectAll().orderBy('symbol').execute(),
+
+    getStock: (symbol: string) =>
+      store.db.selectFrom('stocks').selectAll().where('symbol', '=', symbol.toUpperCase()).executeTakeFirst(),
+
+    async history(symbol: string, last = 50) {
+      validInt('last', last, 1, historyLength);
+      const rows = await store.db
+        .selectFrom('priceHistory')
+        .select(['price', 'at'])
+        .where('symbol', '=', symbol)
+        .orderBy('id', 'desc')
+        .limit(last)
+        .execute();
+      return rows.reverse();
+    },
+
+    /**
+     * Applies price changes inside a transaction: updates the stock, appends
+     * history, a `StockTicked` event per change and a world event for a big
+     * move. Every path that moves a price (simulator, game master, turn
+     * effects) comes through here.
+     */
+    async applyPriceChanges(tx: Tx, append: Append, changes: PriceChange[], volumeBySymbol: Record<string, number> = {}) {
+      const now = new Date().toISOString();
+      const updated: StockRow[] = [];
+      for (const { symbol, price: rawPrice } of changes) {
+        const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
+        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${symbol}".`, { field: 'symbol' });
+        const price = roundMoney(Math.min(priceBounds.max, Math.max(priceBounds.min, rawPrice)));
+        if (price === stock.price) continue;
+        const volume = stock.volume + (volumeBySymbol[symbol] ?? 0);
+        await tx.updateTable('stocks').set({ price, volume, updatedAt: now }).where('symbol', '=', symbol).execute();
+        await tx.insertInto('priceHistory').values({ symbol, price, at: now }).execute();
+        const row = { ...stock, price, volume, updatedAt: now };
+        await append(Streams.market, 'StockTicked', { symbol, price, ...stockChange(row) });
+        const move = (price - stock.price) / stock.price;
+        if (Math.abs(move) >= bigMoveThreshold) {
+          const percent = Math.round(move * 1000) / 10;
+          await append(Streams.world, 'WorldEvent', {
+            kind: move < 0 ? 'market.crash' : 'market.surge',
+            message: `${stock.name} (${symbol}) ${move < 0 ? 'plunges' : 'soars'} ${Math.abs(percent)}% to ${price}.`,
+            severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
+          });
+        }
+        updated.push(row);
+      }
+      return updated;
+    },
+
+    /** A game master's price: validated, then applied like any other move. */
+    async setStockPrice(symbol: string, price: number) {
+      validNumber('price', price, priceBounds.min, priceBounds.max);
+      const normalized = symbol.toUpperCase();
+      return events.transact(async (tx, append) => {
+        await market.applyPriceChanges(tx, append, [{ symbol: normalized, price }]);
+        return tx.selectFrom('stocks').selectAll().where('symbol', '=', normalized).executeTakeFirstOrThrow();
+      });
+    },
+
+    /** Keeps each stock's newest {@link historyLength} points. */
+    async pruneHistory() {
+      const stocks = await store.db.selectFrom('stocks').select('symbol').execute();
+      for (const { symbol } of stocks) {
+        const floor = await store.db
+          .selectFrom('priceHistory')
+          .select('id')
+          .where('symbol', '=', symbol)
+          .orderBy('id', 'desc')
+          .offset(historyLength)
+          .limit(1)
+          .executeTakeFirst();
+        if (floor) await store.db.deleteFrom('priceHistory').where('symbol', '=', symbol).where('id', '<=', floor.id).execute();
+      }
+    },
+  };
+  return market;
+}
+
+/**
+ * One step of the simulator's random walk for a stock: a normal move of about
+ * 1% with a gentle pull back towards the open price, so prices wander but
+ * stay within 0.2×–5× of the open.
+ */
+export function randomWalkStep(stock: { price: number; openPrice: number }, random: () => number = Math.random): number {
+  const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const drift = 0.002 * Math.log(stock.openPrice / stock.price);
+  const next = stock.price * Math.exp(0.01 * gaussian + drift);
+  return Math.min(stock.openPrice * 5, Math.max(stock.openPrice * 0.2, next));
+}
+
+export interface SimulatorOptions {
+  market: Market;
+  events: EventLog;
+  /** Period in milliseconds; the simulator does nothing when it is 0. */
+  periodMs: number;
+  /** Where errors go; a failed tick is logged and the next one runs. */
+  onError: (error: unknown) => void;
+  /** Source of randomness. @default Math.random */
+  random?: () => number;
+}
+
+/** Starts the market simulator; `dispose` stops it after the running tick. */
+export function createMarketSimulator(options: SimulatorOptions) {
+  const { market, events, periodMs, onError, random = Math.random } = options;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    const stocks = await market.listStocks();
+    await events.transact((tx, append) =>
+      market.applyPriceChanges(
+        tx,
+        append,
+        stocks.map((stock) => ({ symbol: stock.symbol, price: randomWalkStep(stock, random) })),
+        Object.fromEntries(stocks.map((stock) => [stock.symbol, Math.floor(random() * 50)])),
+      ),
+    );
+  };
+  const timer = periodMs > 0 ? setInterval(() => (running = running.then(tick).catch(onError)), periodMs) : undefined;
+  return {
+    /** Runs one tick now (tests, leadership hand-over). */
+    tick,
+    async dispose() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

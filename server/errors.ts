@@ -1,0 +1,50 @@
+import { createGraphQLError } from 'graphql-yoga';
+
+/**
+ * The stable `extensions.code` values of the Realmcast API (SPEC "Errors").
+ * Clients switch on these; never rename one.
+ */
+export const ErrorCode = {
+  /** No token, or a token that is invalid or expired. */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** Authenticated, but the role or scope does not allow this. */
+  Forbidden: 'FORBIDDEN',
+  /** No such game code, stock symbol, faction… */
+  NotFound: 'NOT_FOUND',
+  /** The caller is not a player of the game. */
+  NotInGame: 'NOT_IN_GAME',
+  /** The game already has `maxPlayers` players. */
+  GameFull: 'GAME_FULL',
+  /** Validation failed; `extensions.field` names the offending argument. */
+  BadUserInput: 'BAD_USER_INPUT',
+  /** The request conflicts with the current state (a second choice in a turn…). */
+  Conflict: 'CONFLICT',
+  /** Too many requests of this kind; retry later. */
+  RateLimited: 'RATE_LIMITED',
+  /** Masked internal failure; details are only in the server log. */
+  Internal: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status used when a request fails before execution with this code. */
+const httpStatusByCode: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+};
+
+/**
+ * Builds the one kind of error resolvers throw: a GraphQL error with a stable
+ * code that Yoga passes through unmasked. Anything else a resolver throws is
+ * masked as "Unexpected error." by Yoga.
+ */
+export function apiError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+  const status = httpStatusByCode[code];
+  return createGraphQLError(message, {
+    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+  });
+}
+
+/** A validation error naming the offending field (`extensions.field`). */
+export function badInput(field: string, message: string) {
+  return apiError(ErrorCode.BadUserInput, message, { field });
+}

@@ -1,0 +1,226 @@
+import { Repeater } from 'graphql-yoga';
+import { sql } from 'kysely';
+import { badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Store, Tx } from '../store/store.js';
+import type { RealmPubSub } from './pubsub.js';
+import type { EventPayloads, EventType, LogEntry, StreamEvent } from './topics.js';
+
+/** Appends an event to the log inside the surrounding transaction. */
+export type Append = <T extends EventType>(stream: string, type: T, payload: EventPayloads[T]) => Promise<LogEntry<T>>;
+
+/** How long entries are kept (SPEC "cursor"; README "Event log"). */
+export interface RetentionRule {
+  /** Entries older than this many milliseconds are pruned… */
+  maxAgeMs: number;
+  /** …except the newest this many of each stream, which are always kept. */
+  keepNewest: number;
+}
+
+export interface EventLog {
+  /**
+   * Runs `work` in one store transaction. Events appended through `append`
+   * get the next sequence numbers of their streams and are published, in
+   * order, only after the transaction commits; nothing is published when it
+   * rolls back.
+   */
+  transact<R>(work: (tx: Tx, append: Append) => Promise<R>): Promise<R>;
+  /** Publishes an event that is never stored (typing indicators). */
+  publishEphemeral<T extends EventType>(stream: string, type: T, payload: EventPayloads[T]): Promise<void>;
+  /** Stored entries of `stream` with `seq > afterSeq`, oldest first, at most `limit`. */
+  read(stream: string, afterSeq: number, limit?: number): Promise<LogEntry[]>;
+  /** The newest `count` stored entries of `stream`, newest first. */
+  latest(stream: string, count: number): Promise<LogEntry[]>;
+  /**
+   * Follows a stream: first every stored entry after `afterSeq` (when given),
+   * then live events, each exactly once and in sequence order. A live event
+   * that skips sequence numbers (another instance's publish overtook it, or a
+   * pub/sub outage lost some) triggers a read of the missing range from the
+   * log, so subscribers see no gap.
+   */
+  follow(stream: string, options?: FollowOptions): Repeater<CursoredEvent>;
+  /** Deletes entries the retention rule no longer keeps; returns how many. */
+  prune(now?: Date): Promise<number>;
+}
+
+/**
+ * An event as delivered to a subscriber, with its cursor. An ephemeral event
+ * carries the cursor of the last stored event the subscriber saw, so resuming
+ * from it is always exact.
+ */
+export type CursoredEvent<T extends EventType = EventType> = StreamEvent<T> & { cursor: string };
+
+export interface FollowOptions {
+  /** Replay stored entries with a greater sequence number first. */
+  afterSeq?: number;
+  /** Only events this returns true for are delivered (ordering still uses all). */
+  filter?: (event: StreamEvent) => boolean;
+  /** Called once the live subscription is active, before replay starts. */
+  onActive?: () => void;
+}
+
+const replayPageSize = 500;
+
+/** Creates the event log over a store and a pub/sub. */
+export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger: Logger; retention: RetentionRule }): EventLog {
+  const { store, pubsub, logger, retention } = deps;
+
+  const toEntry = (row: { stream: string; seq: number; type: string; payload: string; at: string }) =>
+    ({ stream: row.stream, seq: Number(row.seq), type: row.type, payload: JSON.parse(row.payload), at: row.at }) as LogEntry;
+
+  const read: EventLog['read'] = async (stream, afterSeq, limit = replayPageSize) => {
+    const rows = await store.db
+      .selectFrom('events')
+      .selectAll()
+      .where('stream', '=', stream)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(toEntry);
+  };
+
+  const headOf = async (stream: string) => {
+    const row = await store.db.selectFrom('streams').select('lastSeq').where('stream', '=', stream).executeTakeFirst();
+    return row ? Number(row.lastSeq) : 0;
+  };
+
+  const publish = async (event: StreamEvent) => {
+    try {
+      await pubsub.publish('streamEvent', event.stream, event);
+    } catch (error) {
+      // The event is committed: a subscriber that misses this publish fills
+      // the gap from the log on the next event of the stream (see `follow`).
+      logger.error({ err: error, stream: event.stream, seq: event.seq }, 'publish failed');
+    }
+  };
+
+  return {
+    async transact(work) {
+      const appended: LogEntry[] = [];
+      const result = await store.transaction(async (tx) => {
+        const append: Append = async (stream, type, payload) => {
+          // The upsert takes the stream row's lock until commit, so on
+          // PostgreSQL concurrent appenders to one stream queue here: sequence
+          // numbers are gapless and commit in order (seq N+1 cannot commit
+          // before seq N). SQLite serializes whole transactions anyway.
+          const { lastSeq } = await tx
+            .insertInto('streams')
+            .values({ stream, lastSeq: 1 })
+            .onConflict((oc) => oc.column('stream').doUpdateSet({ lastSeq: sql`streams.last_seq + 1` }))
+            .returning('lastSeq')
+            .executeTakeFirstOrThrow();
+          const entry = { stream, seq: Number(lastSeq), type, payload, at: new Date().toISOString() } as LogEntry<typeof type>;
+          await tx
+            .insertInto('events')
+            .values({ stream, seq: entry.seq, type, payload: JSON.stringify(payload), at: entry.at })
+            .execute();
+          appended.push(entry as LogEntry);
+          return entry;
+        };
+        return work(tx, append);
+      });
+      for (const entry of appended) await publish(entry);
+      return result;
+    },
+
+    publishEphemeral: (stream, type, payload) =>
+      publish({ stream, seq: null, type, payload, at: new Date().toISOString() } as StreamEvent),
+
+    read,
+
+    async latest(stream, count) {
+      const rows = await store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('stream', '=', stream)
+        .orderBy('seq', 'desc')
+        .limit(count)
+        .execute();
+      return rows.map(toEntry);
+    },
+
+    follow(stream, options = {}) {
+      const { afterSeq, filter = () => true, onActive } = options;
+      return new Repeater<CursoredEvent>(async (push, stop) => {
+        let last = afterSeq ?? 0;
+        const deliver = async (event: StreamEvent) => {
+          if (filter(event)) await push({ ...event, cursor: encodeCursor(stream, event.seq ?? last) });
+        };
+        const catchUp = async (untilSeq: number) => {
+          while (last < untilSeq) {
+            const page = await read(stream, last, Math.min(replayPageSize, untilSeq - last));
+            if (page.length === 0) return;
+            for (const entry of page) {
+              last = entry.seq;
+              await deliver(entry);
+            }
+          }
+        };
+        const handleLive = async (event: StreamEvent) => {
+          if (event.seq === null) return deliver(event);
+          if (event.seq <= last) return; // already delivered by replay or gap fill
+          if (event.seq > last + 1) await catchUp(event.seq - 1);
+          if (event.seq <= last) return;
+          last = event.seq;
+          await deliver(event);
+        };
+
+        // Live events queue behind the replay: subscribe first, replay, then drain.
+        let releaseQueue!: () => void;
+        let queue: Promise<unknown> = new Promise<void>((resolve) => (releaseQueue = resolve));
+        const unsubscribe = await pubsub.subscribe('streamEvent', stream, (event) => {
+          queue = queue.then(() => handleLive(event)).catch((error) => stop(error));
+        });
+        onActive?.();
+        try {
+          if (afterSeq === undefined) last = await headOf(stream);
+          else await catchUp(Number.MAX_SAFE_INTEGER);
+        } catch (error) {
+          stop(error);
+        } finally {
+          releaseQueue();
+        }
+        await stop;
+        unsubscribe();
+      });
+    },
+
+    async prune(now = new Date()) {
+      const cutoff = new Date(now.getTime() - retention.maxAgeMs).toISOString();
+      const result = await store.db
+        .deleteFrom('events')
+        .where('at', '<', cutoff)
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'seq',
+            '<=',
+            selectFrom('streams')
+              .select(sql<number>`streams.last_seq - ${retention.keepNewest}`.as('floor'))
+              .whereRef('streams.stream', '=', 'events.stream'),
+          ),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+/** Opaque, ordered cursor of one stream position: base64url of `stream:seq`. */
+export function encodeCursor(stream: string, seq: number): string {
+  return Buffer.from(`${stream}:${seq}`).toString('base64url');
+}
+
+/**
+ * Decodes an `after:` argument for `stream`; a malformed cursor, or one of
+ * another stream, is a `BAD_USER_INPUT` error naming `after`.
+ */
+export function decodeCursor(stream: string, cursor: string): number {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  const separator = decoded.lastIndexOf(':');
+  const seq = Number(decoded.slice(separator + 1));
+  if (separator < 0 || decoded.slice(0, separator) !== stream || !Number.isSafeInteger(seq) || seq < 0) {
+    throw badInput('after', `"after" is not a cursor of this subscription's stream`);
+  }
+  return seq;
+}

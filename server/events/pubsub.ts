@@ -1,0 +1,47 @@
+import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
+import type { Topic, TopicMap } from './topics.js';
+
+/**
+ * Typed pub/sub over a `graphql-subscriptions` engine. In-process it is
+ * graphql-subscriptions' `PubSub`; scaled out it is graphql-redis-subscriptions'
+ * `RedisPubSub`, which keeps one Redis channel subscription per channel and
+ * fans out to local listeners in-process. Only the engine constructor differs.
+ */
+export interface RealmPubSub {
+  publish<K extends Topic>(topic: K, id: string, payload: TopicMap[K]): Promise<void>;
+  /**
+   * Calls `listener` for every payload published on `topic`/`id`. Resolves
+   * once the subscription is active (for Redis: after SUBSCRIBE is
+   * acknowledged), with the function that ends it.
+   */
+  subscribe<K extends Topic>(topic: K, id: string, listener: (payload: TopicMap[K]) => void): Promise<() => void>;
+  dispose(): Promise<void>;
+}
+
+export interface PubSubOptions {
+  /** The engine; `new PubSub()` (in-process) when omitted. */
+  engine?: PubSubEngine;
+  /** Prefix of every channel name. @default '' */
+  prefix?: string;
+  /** Closes the engine's connections on dispose. @default async () => {} */
+  closeEngine?: () => Promise<void>;
+}
+
+/** Creates the typed pub/sub over an engine. */
+export function createRealmPubSub(options: PubSubOptions = {}): RealmPubSub {
+  const { engine = new PubSub(), prefix = '', closeEngine = async () => {} } = options;
+  const channel = (topic: Topic, id: string) => `${prefix}${topic}:${id}`;
+  return {
+    publish: (topic, id, payload) => engine.publish(channel(topic, id), payload),
+    async subscribe(topic, id, listener) {
+      const subscriptionId = await engine.subscribe(channel(topic, id), listener as (payload: unknown) => void, {});
+      let active = true;
+      return () => {
+        if (!active) return;
+        active = false;
+        engine.unsubscribe(subscriptionId);
+      };
+    },
+    dispose: closeEngine,
+  };
+}

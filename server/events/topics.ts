@@ -1,0 +1,83 @@
+/**
+ * The one typed topic map of Realmcast's pub/sub. Every publish and every
+ * subscribe goes through these names; the engine (in-process or Redis) only
+ * ever sees `${prefix}${topic}:${id}` channels built from them.
+ */
+
+/** A player as carried inside events (a snapshot, not a live reference). */
+export interface PlayerRef {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** A faction as carried inside events. */
+export interface FactionRef {
+  id: string;
+  name: string;
+  influence: number;
+  lastChange: number;
+}
+
+/** A scenario as carried inside events. */
+export interface ScenarioRef {
+  id: string;
+  theme: string;
+  prompt: string;
+  choices: { id: string; label: string }[];
+}
+
+/** Payload of each event type, by the name stored in the log's `type` column. */
+export interface EventPayloads {
+  StockTicked: { symbol: string; price: number; change: number; changePercent: number };
+  FactionInfluenceChanged: { faction: FactionRef; delta: number; reason: string };
+  WorldEvent: { kind: string; message: string; severity: 'INFO' | 'WARNING' | 'CRITICAL' };
+  PlayerJoined: { player: PlayerRef };
+  PlayerLeft: { player: PlayerRef };
+  PlayerConnected: { player: PlayerRef };
+  PlayerDisconnected: { player: PlayerRef };
+  ChoiceSubmitted: {
+    player: PlayerRef;
+    turnNumber: number;
+    choicesSubmitted: number;
+    totalPlayers: number;
+    allSubmitted: boolean;
+    waitingFor: PlayerRef[];
+  };
+  TurnResolved: { turnNumber: number; outcome: string; choiceId: string | null };
+  ScenarioStarted: { turnNumber: number; scenario: ScenarioRef };
+  PlayerTyping: { player: PlayerRef; typing: boolean };
+}
+
+export type EventType = keyof EventPayloads;
+
+/**
+ * One event of a stream. `seq` is its position in the stream's log; `null`
+ * marks an ephemeral event (typing) that is published but never stored.
+ */
+export type StreamEvent<T extends EventType = EventType> = {
+  [K in T]: { stream: string; seq: number | null; type: K; payload: EventPayloads[K]; at: string };
+}[T];
+
+/** A stored event: always has a sequence number. */
+export type LogEntry<T extends EventType = EventType> = StreamEvent<T> & { seq: number };
+
+/** Names of the event streams, each with its own sequence and cursors. */
+export const Streams = {
+  market: 'market',
+  factions: 'factions',
+  world: 'world',
+  game: (code: string) => `game:${code}`,
+} as const;
+
+/** The topic map: topic name → [routing id, payload]. */
+export interface TopicMap {
+  /** Every event of a stream, stored or ephemeral, routed by stream name. */
+  streamEvent: StreamEvent;
+  /** A player's holdings changed through their own trade; routed by player id. */
+  portfolioChanged: { playerId: string };
+  /** Presence of a game changed; routed by game code. */
+  presenceChanged: { code: string };
+}
+
+export type Topic = keyof TopicMap;

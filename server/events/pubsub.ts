@@ -15,6 +15,10 @@ export interface RealmPubSub {
    * acknowledged), with the function that ends it.
    */
   subscribe<K extends Topic>(topic: K, id: string, listener: (payload: TopicMap[K]) => void): Promise<() => void>;
+  /** Local listeners of `topic`/`id` right now (metrics, tests). */
+  listenerCount(topic: Topic, id: string): number;
+  /** Calls `listener` whenever a local listener is added or removed; returns the remover. */
+  onListenersChanged(listener: (topic: Topic, id: string, count: number) => void): () => void;
   dispose(): Promise<void>;
 }
 
@@ -31,16 +35,32 @@ export interface PubSubOptions {
 export function createRealmPubSub(options: PubSubOptions = {}): RealmPubSub {
   const { engine = new PubSub(), prefix = '', closeEngine = async () => {} } = options;
   const channel = (topic: Topic, id: string) => `${prefix}${topic}:${id}`;
+  const counts = new Map<string, number>();
+  const watchers = new Set<(topic: Topic, id: string, count: number) => void>();
+  const count = (topic: Topic, id: string, by: number) => {
+    const key = channel(topic, id);
+    const next = (counts.get(key) ?? 0) + by;
+    if (next) counts.set(key, next);
+    else counts.delete(key);
+    for (const watcher of watchers) watcher(topic, id, next);
+  };
   return {
     publish: (topic, id, payload) => engine.publish(channel(topic, id), payload),
     async subscribe(topic, id, listener) {
       const subscriptionId = await engine.subscribe(channel(topic, id), listener as (payload: unknown) => void, {});
+      count(topic, id, 1);
       let active = true;
       return () => {
         if (!active) return;
         active = false;
         engine.unsubscribe(subscriptionId);
+        count(topic, id, -1);
       };
+    },
+    listenerCount: (topic, id) => counts.get(channel(topic, id)) ?? 0,
+    onListenersChanged(watcher) {
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
     },
     dispose: closeEngine,
   };

@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Node resolves `graphql` (no exports map) to its CommonJS entry for the
+    // libraries it loads; make Vite-transformed code use the same copy, or
+    // graphql-js sees two realms ("Cannot use GraphQLScalarType from another module").
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

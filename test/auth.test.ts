@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { errorCode, gql, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+
+const run = promisify(execFile);
+
+describe('auth', () => {
+  it('should sign in a guest and know them as `me` over HTTP and WebSocket', async () => {
+    const app = await startServer();
+    const { data } = await gql(app.url, 'mutation { signIn(name: "  Ada ") { token player { id name role } } }');
+    const { token, player } = data!.signIn;
+    expect(player).toMatchObject({ name: 'Ada', role: 'PLAYER' });
+    expect((await gql(app.url, '{ me { id name role } }', {}, token)).data).toEqual({ me: player });
+    const me = await new Promise((resolve, reject) =>
+      wsClient(app.url, token).subscribe({ query: '{ me { id } }' }, { next: resolve, error: reject, complete: () => {} }),
+    );
+    expect(me).toEqual({ data: { me: { id: player.id } } });
+  });
+
+  it('should reject a guest name that is empty or longer than 40 characters', async () => {
+    const app = await startServer();
+    for (const name of ['   ', 'x'.repeat(41)]) {
+      const result = await gql(app.url, 'mutation ($name: String!) { signIn(name: $name) { token } }', { name });
+      expect(errorCode(result)).toBe('BAD_USER_INPUT');
+      expect(result.errors![0]!.extensions!.field).toBe('name');
+    }
+  });
+
+  it('should refuse guest sign-in when it is switched off', async () => {
+    const app = await startServer({ guestSignIn: false });
+    expect(errorCode(await gql(app.url, 'mutation { signIn(name: "Eve") { token } }'))).toBe('FORBIDDEN');
+  });
+
+  it('should answer an invalid or expired token with UNAUTHENTICATED, never as anonymous', async () => {
+    const app = await startServer();
+    const forged = await gql(app.url, '{ stocks { symbol } }', {}, 'not-a-jwt');
+    expect(forged.status).toBe(401);
+    expect(errorCode(forged)).toBe('UNAUTHENTICATED');
+    const player = await app.services.players.create('Old', 'PLAYER');
+    const expired = await app.tokens.sign({ ...player, role: 'PLAYER', scopes: [] }, '-1s');
+    const result = await gql(app.url, '{ me { id } }', {}, expired);
+    expect(errorCode(result)).toBe('UNAUTHENTICATED');
+    expect(result.errors![0]!.extensions!.reason).toBe('expired');
+  });
+
+  it('should close a WebSocket that brings an invalid token with 4403', async () => {
+    const app = await startServer();
+    const client = wsClient(app.url, 'forged-token');
+    const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
+    subscribe(client, 'subscription { stockTicked { symbol } }');
+    expect(await closed).toBe(4403);
+  });
+
+  it('should close a WebSocket that sends no ConnectionInit in time with 4408', async () => {
+    const app = await startServer();
+    const socket = new WebSocket(app.url.replace('http', 'ws'), 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => socket.on('close', resolve));
+    expect(code).toBe(4408);
+  });
+
+  it('should close a WebSocket that subscribes before the ack with 4401', async () => {
+    const app = await startServer();
+    const socket = new WebSocket(app.url.replace('http', 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { stockTicked { symbol } }' } }));
+    const code = await new Promise<number>((resolve) => socket.on('close', resolve));
+    expect(code).toBe(4401);
+  });
+
+  it('should let a BOT mutate only what its token scopes allow', async () => {
+    const app = await startServer();
+    const plainBot = await app.token('BOT');
+    const tradingBot = await app.token('BOT', 'trader', ['trade']);
+    const order = 'mutation { placeOrder(symbol: "IRON", side: BUY, quantity: 1) { quantity } }';
+    expect(errorCode(await gql(app.url, order, {}, plainBot))).toBe('FORBIDDEN');
+    expect((await gql(app.url, order, {}, tradingBot)).data).toEqual({ placeOrder: { quantity: 1 } });
+    expect((await gql(app.url, '{ stocks { symbol } }', {}, plainBot)).data!.stocks.length).toBeGreaterThan(0);
+  });
+
+  it('should print a token from the CLI that the server accepts with its role', async () => {
+    const dataDir = tempDataDir();
+    const app = await startServer({ dataDir });
+    const { stdout } = await run('npx', ['tsx', 'server/token.ts', '--role', 'GAME_MASTER', '--name', 'ops'], {
+      env: { ...process.env, DATA_DIR: dataDir },
+    });
+    const token = stdout.trim();
+    expect((await gql(app.url, '{ me { name role } }', {}, token)).data).toEqual({ me: { name: 'ops', role: 'GAME_MASTER' } });
+    const set = await gql(app.url, 'mutation { setStockPrice(symbol: "IRON", price: 44) { price } }', {}, token);
+    expect(set.data).toEqual({ setStockPrice: { price: 44 } });
+  });
+});

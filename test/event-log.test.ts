@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { encodeCursor } from '../server/events/event-log.js';
+import { errorCode, gql, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+
+const announce = 'mutation ($m: String!) { announceWorldEvent(message: $m) { cursor message } }';
+const seqOf = (cursor: string) => Number(Buffer.from(cursor, 'base64url').toString().split(':').pop());
+
+describe('event log and cursors', () => {
+  it('should replay after a cursor, then go live with no gap and no duplicate while events keep coming', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    // More than one replay page (500) so the replay takes a while…
+    await app.services.events.transact(async (_tx, append) => {
+      for (let i = 0; i < 1_200; i++) await append('world', 'WorldEvent', { kind: 'bulk', message: `old ${i}`, severity: 'INFO' });
+    });
+    const feed = subscribe(wsClient(app.url), 'subscription ($after: String) { worldEvents(after: $after) { cursor message } }', {
+      after: encodeCursor('world', 1),
+    });
+    // …and events are published while it runs.
+    const live = Promise.all(Array.from({ length: 30 }, (_, i) => gql(app.url, announce, { m: `new ${i}` }, gm)));
+    const received = await feed.take(1_230, 10_000);
+    await live;
+    const seqs = received.map((r) => seqOf(r.worldEvents.cursor));
+    expect(seqs).toEqual(Array.from({ length: 1_230 }, (_, i) => i + 2));
+    expect(received.filter((r) => r.worldEvents.message.startsWith('new')).length).toBe(30);
+  });
+
+  it('should reject a malformed cursor or one from another stream with BAD_USER_INPUT', async () => {
+    const app = await startServer();
+    for (const after of ['garbage', encodeCursor('market', 3)]) {
+      const feed = subscribe(wsClient(app.url), 'subscription ($after: String) { worldEvents(after: $after) { cursor } }', { after });
+      expect(await feed.failed).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT', field: 'after' } }]);
+    }
+  });
+
+  it('should keep players, portfolios and the event log across a restart on the same DATA_DIR', async () => {
+    const dataDir = tempDataDir();
+    const first = await startServer({ dataDir });
+    const token = (await gql(first.url, 'mutation { signIn(name: "Keeper") { token } }')).data!.signIn.token;
+    await gql(first.url, 'mutation { placeOrder(symbol: "IRON", side: BUY, quantity: 3) { id } }', {}, token);
+    const gm = await first.token('GAME_MASTER');
+    const { cursor } = (await gql(first.url, announce, { m: 'before restart' }, gm)).data!.announceWorldEvent;
+    await gql(first.url, announce, { m: 'last before restart' }, gm);
+    await first.dispose();
+
+    const second = await startServer({ dataDir });
+    expect((await gql(second.url, '{ me { name } portfolio { cash positions { symbol quantity } } }', {}, token)).data).toEqual({
+      me: { name: 'Keeper' },
+      portfolio: { cash: 10_000 - 127.5, positions: [{ symbol: 'IRON', quantity: 3 }] },
+    });
+    const feed = subscribe(wsClient(second.url), 'subscription ($after: String) { worldEvents(after: $after) { message } }', { after: cursor });
+    expect(await feed.next()).toEqual({ worldEvents: { message: 'last before restart' } });
+    expect((await gql(second.url, '{ worldEvents { message } }')).data!.worldEvents).toHaveLength(3);
+  });
+
+  it('should prune entries past the retention age but always keep the newest of each stream', async () => {
+    const app = await startServer({ eventRetentionMinimum: 2 });
+    const gm = await app.token('GAME_MASTER');
+    for (const m of ['a', 'b', 'c']) await gql(app.url, announce, { m }, gm);
+    expect(await app.services.events.prune(new Date())).toBe(0);
+    const dayLater = new Date(Date.now() + 86_400_000 + 1_000);
+    expect(await app.services.events.prune(dayLater)).toBe(2);
+    expect((await gql(app.url, '{ worldEvents { message } }')).data!.worldEvents).toEqual([{ message: 'c' }, { message: 'b' }]);
+  });
+
+  it('should deliver subscriptions over Server-Sent Events', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription ($after: String) { worldEvents(after: $after) { message } }', variables: { after: encodeCursor('world', 1) } }),
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    await gql(app.url, announce, { m: 'over SSE' }, gm);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('over SSE')) text += (await reader.read()).value ?? '';
+    expect(text).toContain('event: next');
+    expect(text).toContain('{"data":{"worldEvents":{"message":"over SSE"}}}');
+    await reader.cancel();
+  });
+
+  it('should run the market simulator on its period and publish each move', async () => {
+    const app = await startServer({ marketTickMs: 20 });
+    const ticks = subscribe(wsClient(app.url), 'subscription { stockTicked { symbol price } }');
+    const [tick] = await ticks.take(1);
+    expect(tick!.stockTicked.price).toBeGreaterThan(0);
+  });
+
+  it('should mask internal errors as INTERNAL_SERVER_ERROR without leaking details', async () => {
+    const app = await startServer();
+    await app.services.store.dispose();
+    const result = await gql(app.url, '{ stocks { symbol } }');
+    expect(errorCode(result)).toBe('INTERNAL_SERVER_ERROR');
+    expect(result.errors![0]!.message).toBe('Unexpected error.');
+    expect(JSON.stringify(result)).not.toMatch(/kysely|sqlite|driver/i);
+  });
+});

@@ -109,12 +109,12 @@ export function bearerToken(value: unknown): string | null {
 export function loadOrCreateSecret(options: { jwtSecret?: string; dataDir: string }): string {
   if (options.jwtSecret) return options.jwtSecret;
   const file = path.join(options.dataDir, 'jwt-secret');
+  mkdirSync(options.dataDir, { recursive: true });
   try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(options.dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
+    // 'wx' fails when the file exists, so two processes starting at once agree on one secret.
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  return readFileSync(file, 'utf8').trim();
 }

@@ -97,3 +97,15 @@ describe('event log and cursors', () => {
     expect(JSON.stringify(result)).not.toMatch(/kysely|sqlite|driver/i);
   });
 });
+
+describe('shutdown', () => {
+  it('should complete subscriptions and close sockets when disposed', async () => {
+    const app = await startServer();
+    const client = wsClient(app.url);
+    const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
+    subscribe(client, 'subscription { worldEvents { message } }');
+    await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+    await app.dispose();
+    expect(await closed).toBe(1001);
+  });
+});

@@ -142,7 +142,7 @@ export interface SimulatorOptions {
 /** Starts the market simulator; `dispose` stops it after the running tick. */
 export function createMarketSimulator(options: SimulatorOptions) {
   const { market, events, periodMs, onError, random = Math.random } = options;
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const tick = async () => {
     const stocks = await market.listStocks();
     await events.transact((tx, append) =>
@@ -154,7 +154,15 @@ export function createMarketSimulator(options: SimulatorOptions) {
       ),
     );
   };
-  const timer = periodMs > 0 ? setInterval(() => (running = running.then(tick).catch(onError)), periodMs) : undefined;
+  // A tick that outlasts the period is not stacked behind: the next one is skipped.
+  const timer =
+    periodMs > 0
+      ? setInterval(() => {
+          running ??= tick()
+            .catch(onError)
+            .finally(() => (running = undefined));
+        }, periodMs)
+      : undefined;
   return {
     /** Runs one tick now (tests, leadership hand-over). */
     tick,

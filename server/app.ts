@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, type Viewer } from './auth.js';
 import type { Context } from './builder.js';
 import { resolveOptions, type AppOptions } from './config.js';
+import { createDashboardHandler } from './dashboard.js';
 import { createMarketSimulator } from './domain/market.js';
 import { seedWorld } from './domain/seed.js';
 import { createEventLog } from './events/event-log.js';
@@ -117,7 +118,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     ],
   });
 
-  const server: Server = createServer(yoga);
+  const dashboard = createDashboardHandler();
+  const server: Server = createServer((req, res) => {
+    if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
+    dashboard(req, res, () => yoga(req, res));
+  });
   const wsServer = new WebSocketServer({ server, path: graphqlPath });
   const wsViewers = new WeakMap<object, Viewer | null>();
   const graphqlWs = useServer<Record<string, unknown>>(

@@ -45,8 +45,9 @@ export interface CreateAppOptions extends AppOptions {
 /** Where the GraphQL endpoint lives, for HTTP, WebSocket and SSE alike. */
 export const graphqlPath = '/graphql';
 
-const defaultQuery = /* GraphQL */ `# Welcome to Realmcast. Run "Prices" for a snapshot, then "LiveTicks"
-# to watch the market move (Ctrl-Enter runs the operation under the cursor).
+const defaultQuery = /* GraphQL */ `# Welcome to Realmcast. Run "Prices" for a snapshot,
+# then "LiveTicks" to watch the market move.
+# Ctrl-Enter runs the operation under the cursor.
 
 query Prices {
   stocks { symbol name price change changePercent }

@@ -31,7 +31,8 @@ export interface App {
   tokens: TokenIssuer;
   /**
    * Graceful shutdown: stops accepting, completes every subscription (WebSocket
-   * clients get close code 1001), stops the simulator and closes the store.
+   * clients get close code 1001), stops the simulator, presence and typing
+   * timers, and closes the store.
    */
   dispose(): Promise<void>;
 }
@@ -81,6 +82,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     logger,
     guestSignIn: config.guestSignIn,
     portfolioCoalesceMs: config.portfolioCoalesceMs,
+    presenceGraceMs: config.presenceGraceMs,
+    typingTimeoutMs: config.typingTimeoutMs,
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
@@ -195,6 +198,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // After every subscription ended (so presence holds are released), before the store closes.
+        await services.dispose();
         await pubsub.dispose();
         await store.dispose();
         logger.info('Realmcast stopped');

@@ -143,7 +143,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          request: new Request('http://localhost/graphql'),
+          // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
+          request: new Request('http://localhost/graphql', { method: 'POST' }),
           wsViewer: wsViewers.get(ctx) ?? null,
         });
         const args: ExecutionArgs = {

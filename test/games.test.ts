@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bigShiftThreshold } from '../server/domain/factions.js';
 import { ditheringOutcome, drawScenario, scenarioDeck, tallyTurn } from '../server/domain/scenarios.js';
 import { Streams } from '../server/events/topics.js';
 import {
@@ -25,6 +26,8 @@ describe('scenarios', () => {
       for (const choice of scenario.choices) {
         expect(choice.id.startsWith(`${scenario.id}.`)).toBe(true);
         expect(choice.influence.length).toBeGreaterThan(0);
+        // Turn resolution's lock order relies on shifts too small for a world event.
+        for (const shift of choice.influence) expect(Math.abs(shift.delta)).toBeLessThan(bigShiftThreshold);
         expect(choice.prices.length).toBeGreaterThan(0);
       }
     }

@@ -183,21 +183,32 @@ export function createGames(deps: GamesDeps) {
     }
   };
 
-  /** A winning choice's effects, through the same code paths as the game master's mutations. */
+  /**
+   * A winning choice's effects, through the same code paths as the game
+   * master's mutations. Lock order matters on PostgreSQL: every writer takes
+   * faction rows, then the factions stream, then stock rows, then the market
+   * stream, and the world stream last, so no two transactions wait on each
+   * other in a cycle. Hence factions first (all rows locked up front, in id
+   * order) and prices second; `applyPriceChanges` locks its stock rows up
+   * front itself. The deck's shifts stay under the big-shift threshold, so no
+   * world event is appended before the stocks.
+   */
   const applyEffects = async (tx: Tx, append: Append, game: GameRow, choice: ScenarioChoice) => {
     const reason = `Turn ${game.turnNumber} of "${game.name}": ${choice.label}`;
+    const shifts = [];
+    for (const shift of [...choice.influence].sort((a, b) => a.factionId.localeCompare(b.factionId))) {
+      const faction = await store.lockForUpdate(tx.selectFrom('factions').select('id').where('id', '=', shift.factionId)).executeTakeFirst();
+      // A faction or stock an operator removed is skipped rather than failing the turn.
+      if (faction) shifts.push(shift);
+    }
+    for (const { factionId, delta } of shifts) await factions.applyShift(tx, append, factionId, delta, reason);
     const changes = [];
-    // Sorted, so concurrent resolutions lock stock and faction rows in the same order.
     for (const { symbol, percent } of [...choice.prices].sort((a, b) => a.symbol.localeCompare(b.symbol))) {
+      // Locked now (same order as `applyPriceChanges`), so the nudge applies to the price it replaces.
       const stock = await store.lockForUpdate(tx.selectFrom('stocks').select('price').where('symbol', '=', symbol)).executeTakeFirst();
-      // A stock an operator removed is skipped rather than failing the turn.
       if (stock) changes.push({ symbol, price: stock.price * (1 + percent / 100) });
     }
     if (changes.length) await market.applyPriceChanges(tx, append, changes);
-    for (const { factionId, delta } of [...choice.influence].sort((a, b) => a.factionId.localeCompare(b.factionId))) {
-      const exists = await tx.selectFrom('factions').select('id').where('id', '=', factionId).executeTakeFirst();
-      if (exists) await factions.applyShift(tx, append, factionId, delta, reason);
-    }
   };
 
   /**

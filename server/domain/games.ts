@@ -12,6 +12,7 @@ import type { Market } from './market.js';
 import { drawScenario, scenarioById, scenarioRef, tallyTurn, type Scenario, type ScenarioChoice } from './scenarios.js';
 import { validInt, validName } from './validate.js';
 
+/** ACTIVE until the last player leaves, then FINISHED for good. */
 export type GameStatus = 'ACTIVE' | 'FINISHED';
 
 /** Player limit of a game: `maxPlayers` defaults to 4 and may be 2–12. */
@@ -22,6 +23,7 @@ export const playerLimit = { min: 2, max: 12, default: 4 } as const;
  * so a code read aloud or off a screen is typed right: 31⁶ ≈ 887 million codes.
  */
 export const joinCodeAlphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Characters in a join code. */
 export const joinCodeLength = 6;
 /** Attempts at a fresh code before giving up (a collision is already rare). */
 const joinCodeAttempts = 10;
@@ -37,8 +39,10 @@ export const gameEventTypes = [
   'ScenarioStarted',
   'PlayerTyping',
 ] as const satisfies readonly EventType[];
+/** The type of an event of a game's stream. */
 export type GameEventType = (typeof gameEventTypes)[number];
 
+/** A row of the `games` table. */
 export interface GameRow {
   code: string;
   name: string;
@@ -101,6 +105,7 @@ export function newJoinCode(random: (max: number) => number = randomInt): string
 
 export type Games = ReturnType<typeof createGames>;
 
+/** What the games service works with. */
 export interface GamesDeps {
   store: Store;
   events: EventLog;
@@ -129,6 +134,11 @@ export function createGames(deps: GamesDeps) {
   const requireActive = (game: GameRow) => {
     if (game.status === 'FINISHED') throw apiError(ErrorCode.Conflict, `Game ${game.code} is finished.`, { field: 'code' });
   };
+
+  const isPlayer = async (code: string, playerId: string) =>
+    Boolean(
+      await store.db.selectFrom('gamePlayers').select('playerId').where('code', '=', code).where('playerId', '=', playerId).executeTakeFirst(),
+    );
 
   const notInGame = (code: string) => apiError(ErrorCode.NotInGame, `You are not a player of game ${code}.`, { field: 'code' });
 
@@ -289,9 +299,16 @@ export function createGames(deps: GamesDeps) {
     /** Games `playerId` plays in, or every game when `everything` (game masters); newest first. */
     async list(playerId: string, everything: boolean, status?: GameStatus): Promise<GameView[]> {
       let query = store.db.selectFrom('games').select('games.code').orderBy('games.createdAt', 'desc').orderBy('games.code');
-      if (!everything) query = query.where(({ exists, selectFrom }) =>
-        exists(selectFrom('gamePlayers').select('gamePlayers.code').whereRef('gamePlayers.code', '=', 'games.code').where('gamePlayers.playerId', '=', playerId)),
-      );
+      if (!everything) {
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('gamePlayers')
+              .select('gamePlayers.code')
+              .whereRef('gamePlayers.code', '=', 'games.code')
+              .where('gamePlayers.playerId', '=', playerId),
+          ),
+        );
+      }
       if (status) query = query.where('games.status', '=', status);
       const rows = await query.execute();
       const views = await Promise.all(rows.map((r) => games.view(r.code)));
@@ -403,7 +420,10 @@ export function createGames(deps: GamesDeps) {
         if (chosen.some((c) => c.playerId === player.id)) {
           throw apiError(ErrorCode.Conflict, `You already chose in turn ${game.turnNumber}.`, { field: 'choiceId' });
         }
-        await tx.insertInto('choices').values({ code, turnNumber: game.turnNumber, playerId: player.id, choiceId, at: new Date().toISOString() }).execute();
+        await tx
+          .insertInto('choices')
+          .values({ code, turnNumber: game.turnNumber, playerId: player.id, choiceId, at: new Date().toISOString() })
+          .execute();
         const done = new Set([...chosen.map((c) => c.playerId), player.id]);
         const waitingFor = members.filter((m) => !done.has(m.player.id)).map((m) => m.player);
         const submitted = await append(Streams.game(code), 'ChoiceSubmitted', {
@@ -432,7 +452,9 @@ export function createGames(deps: GamesDeps) {
         }
         requireActive(game);
         if (expectedTurn !== undefined && expectedTurn !== game.turnNumber) {
-          throw apiError(ErrorCode.Conflict, `Turn ${expectedTurn} is already resolved; game ${code} is at turn ${game.turnNumber}.`, { field: 'turnNumber' });
+          throw apiError(ErrorCode.Conflict, `Turn ${expectedTurn} is already resolved; game ${code} is at turn ${game.turnNumber}.`, {
+            field: 'turnNumber',
+          });
         }
         return withCursor(await resolveIn(tx, append, game, await membersOf(tx, code), caller));
       });
@@ -444,8 +466,7 @@ export function createGames(deps: GamesDeps) {
       const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
       if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
       requireActive(game);
-      const member = await store.db.selectFrom('gamePlayers').select('playerId').where('code', '=', code).where('playerId', '=', playerId).executeTakeFirst();
-      if (!member) throw notInGame(code);
+      if (!(await isPlayer(code, playerId))) throw notInGame(code);
       return game;
     },
 
@@ -459,9 +480,9 @@ export function createGames(deps: GamesDeps) {
       const code = normalizeCode(codeInput);
       const game = await store.db.selectFrom('games').select('code').where('code', '=', code).executeTakeFirst();
       if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
-      const member = await store.db.selectFrom('gamePlayers').select('playerId').where('code', '=', code).where('playerId', '=', playerId).executeTakeFirst();
-      if (!member && !mayWatchAny) throw notInGame(code);
-      return { code, isPlayer: Boolean(member) };
+      const player = await isPlayer(code, playerId);
+      if (!player && !mayWatchAny) throw notInGame(code);
+      return { code, isPlayer: player };
     },
 
     /**

@@ -199,15 +199,14 @@ export function tallyTurn(scenario: Scenario, chosen: readonly string[]): TurnOu
   const votes = scenario.choices.map((c) => ({ choiceId: c.id, count: chosen.filter((id) => id === c.id).length }));
   let winner: ScenarioChoice | null = null;
   let best = 0;
-  scenario.choices.forEach((c, index) => {
+  for (const [index, candidate] of scenario.choices.entries()) {
     // Strictly greater: on a tie the earlier choice keeps the lead.
     if (votes[index]!.count > best) {
       best = votes[index]!.count;
-      winner = c;
+      winner = candidate;
     }
-  });
-  const decided = winner as ScenarioChoice | null;
-  return { choice: decided, outcome: decided ? decided.outcome : ditheringOutcome, votes };
+  }
+  return { choice: winner, outcome: winner ? winner.outcome : ditheringOutcome, votes };
 }
 
 /** The scenario as carried inside events (no effects: those stay in the deck). */

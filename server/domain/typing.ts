@@ -3,6 +3,7 @@ import { Streams, type PlayerRef } from '../events/topics.js';
 import { apiError, ErrorCode } from '../errors.js';
 import type { Games } from './games.js';
 
+/** What typing indicators work with, and their limits. */
 export interface TypingOptions {
   events: EventLog;
   games: Games;

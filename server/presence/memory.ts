@@ -1,6 +1,7 @@
 import type { PlayerRef } from '../events/topics.js';
 import type { OnlinePlayer, PresenceHooks, PresenceTracker, Release } from './tracker.js';
 
+/** The hooks of {@link PresenceHooks} and the grace period. */
 export interface MemoryPresenceOptions extends PresenceHooks {
   /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
   graceMs?: number;

@@ -6,7 +6,7 @@ import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
 import { Streams, type ScenarioRef } from '../events/topics.js';
 import { asPlayer, Player } from './players.js';
 
-export const GameStatusEnum = builder.enumType('GameStatus', {
+const GameStatusEnum = builder.enumType('GameStatus', {
   description: 'Whether a game is still being played.',
   values: {
     ACTIVE: { description: 'Players may join, choose and resolve turns.' },
@@ -30,7 +30,7 @@ const PriceNudgeRef = builder.objectRef<PriceNudge>('PriceNudge').implement({
   }),
 });
 
-export const Choice = builder.objectRef<{ id: string; label: string }>('Choice').implement({
+const Choice = builder.objectRef<{ id: string; label: string }>('Choice').implement({
   description: 'One option of a scenario. Each player picks one per turn; the majority wins.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Pass as `choiceId` to `submitChoice`.' }),
@@ -48,7 +48,7 @@ export const Choice = builder.objectRef<{ id: string; label: string }>('Choice')
   }),
 });
 
-export const Scenario = builder.objectRef<ScenarioRef>('Scenario').implement({
+const Scenario = builder.objectRef<ScenarioRef>('Scenario').implement({
   description: "A dilemma put to a game's players for one turn, drawn from the built-in deck.",
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier of the scenario in the deck (e.g. "plague").' }),
@@ -77,7 +77,7 @@ const GamePlayer = builder.objectRef<GamePlayerView>('GamePlayer').implement({
   }),
 });
 
-export const Game = builder.objectRef<GameView>('Game').implement({
+const Game = builder.objectRef<GameView>('Game').implement({
   description: 'A game room: players take turns choosing how the realm answers a scenario.',
   fields: (t) => ({
     code: t.exposeString('code', { description: 'Join code: 6 uppercase letters and digits without lookalikes (no 0, O, 1, I, L). Case-insensitive as input.' }),
@@ -96,7 +96,7 @@ export const Game = builder.objectRef<GameView>('Game').implement({
   }),
 });
 
-export const GameEvent = builder.interfaceRef<CursoredEvent<GameEventType>>('GameEvent').implement({
+const GameEvent = builder.interfaceRef<CursoredEvent<GameEventType>>('GameEvent').implement({
   description: "Something that happened in a game room, in commit order. The concrete type says what; `PlayerTyping` is ephemeral and never replayed.",
   fields: (t) => ({
     cursor: t.exposeString('cursor', {
@@ -144,7 +144,7 @@ gameEvent('PlayerDisconnected').implement({
   fields: (t) => ({ player: t.field({ type: Player, description: 'Who went offline.', resolve: (e) => e.payload.player }) }),
 });
 
-export const ChoiceSubmitted = gameEvent('ChoiceSubmitted').implement({
+const ChoiceSubmitted = gameEvent('ChoiceSubmitted').implement({
   description: 'A player chose in the current turn (which choice stays secret until the turn resolves), with the turn’s progress.',
   interfaces: [GameEvent],
   fields: (t) => ({
@@ -165,7 +165,7 @@ const ChoiceVotes = builder.objectRef<{ choiceId: string; count: number }>('Choi
   }),
 });
 
-export const TurnResolved = gameEvent('TurnResolved').implement({
+const TurnResolved = gameEvent('TurnResolved').implement({
   description:
     "A turn resolved: the majority choice won (a tie goes to the choice listed first; no choices at all means the council dithers), its effects hit factions and the market, and `ScenarioStarted` follows.",
   interfaces: [GameEvent],

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import { Registry } from 'prom-client';
@@ -138,6 +138,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
+        let wsViewer = wsViewers.get(ctx) ?? null;
+        // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
+        // not as connectionParams: a token there authenticates that operation.
+        const operationToken = bearerToken(headerOf(payload.extensions?.headers, 'authorization'));
+        if (operationToken) {
+          try {
+            wsViewer = await tokens.verify(operationToken);
+          } catch (error) {
+            return [error as GraphQLError];
+          }
+        }
         const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -145,7 +156,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           params: payload,
           // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
           request: new Request('http://localhost/graphql', { method: 'POST' }),
-          wsViewer: wsViewers.get(ctx) ?? null,
+          wsViewer,
         });
         const args: ExecutionArgs = {
           schema: envelopedSchema,
@@ -206,6 +217,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         logger.info('Realmcast stopped');
       })()),
   };
+}
+
+/** A header's value from a plain headers object, whatever the case of its name. */
+function headerOf(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  return Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 type Enveloped = Pick<ReturnType<ReturnType<typeof createYoga>['getEnveloped']>, 'execute' | 'subscribe'>;

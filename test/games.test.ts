@@ -5,6 +5,7 @@ import { Streams } from '../server/events/topics.js';
 import {
   createGame,
   gameEvents,
+  gameEventsQuery,
   joinGame,
   leaveGame,
   overWs,
@@ -348,6 +349,25 @@ describe('game rooms', () => {
     const watched = gameEvents(wsClient(app.url, await app.token('GAME_MASTER')), game.code, game.cursor);
     await joinGame(app.url, mallory!.token, game.code);
     expect(await watched.next()).toMatchObject({ __typename: 'PlayerJoined', player: { name: 'Mallory' } });
+  });
+
+  it('should authenticate a graphql-ws operation by the Authorization header GraphiQL sends in its extensions', async () => {
+    const app = await startServer();
+    const alice = await signIn(app.url, 'Alice');
+    const game = await createGame(app.url, alice.token);
+    const client = wsClient(app.url);
+    const run = (authorization: string) =>
+      new Promise<any>((resolve) => {
+        client.subscribe(
+          { query: gameEventsQuery, variables: { code: game.code, after: game.cursor }, extensions: { headers: { Authorization: authorization } } },
+          { next: (result) => resolve(result), error: (errors) => resolve({ errors }), complete: () => {} },
+        );
+      });
+    const refused = await run('Bearer not-a-token');
+    expect(refused.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const watched = run(`Bearer ${alice.token}`);
+    await joinGame(app.url, (await signIn(app.url, 'Bob')).token, game.code);
+    expect((await watched).data.gameEvents).toMatchObject({ __typename: expect.stringMatching(/^Player(Connected|Joined)$/) });
   });
 
   it('should replay a room after a cursor, then continue live without gap or duplicate', async () => {

@@ -12,8 +12,8 @@ export const gameFields = /* GraphQL */ `
 
 /** Every game event type with its fields. */
 export const gameEventsQuery = /* GraphQL */ `
-  subscription GameEvents($code: String!, $after: String) {
-    gameEvents(code: $code, after: $after) {
+  subscription GameEvents($code: String!, $after: String, $types: [GameEventType!]) {
+    gameEvents(code: $code, after: $after, types: $types) {
       __typename cursor at
       ... on PlayerJoined { player { name } }
       ... on PlayerLeft { player { name } newHost { name } remainingPlayers }

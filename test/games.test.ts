@@ -389,6 +389,19 @@ describe('game rooms', () => {
     expect(await replay.next()).toMatchObject({ __typename: 'ChoiceSubmitted', player: { name: 'Alice' }, turnNumber: 2 });
   });
 
+  it('should deliver only the requested event types', async () => {
+    const app = await startServer();
+    const [alice, bob] = await Promise.all(['Alice', 'Bob'].map((n) => signIn(app.url, n)));
+    const game = await createGame(app.url, alice!.token);
+    const outcomes = subscribe(wsClient(app.url, alice!.token), gameEventsQuery, { code: game.code, after: game.cursor, types: ['TurnResolved'] });
+    await joinGame(app.url, bob!.token, game.code);
+    await submitChoice(app.url, alice!.token, game.code, game.scenario.choices[0].id);
+    await submitChoice(app.url, bob!.token, game.code, game.scenario.choices[0].id);
+    await resolveTurn(app.url, alice!.token, game.code);
+    const seen = (await outcomes.take(2)).map((r: any) => `${r.gameEvents.__typename}:${r.gameEvents.turnNumber}`);
+    expect(seen).toEqual(['TurnResolved:1', 'TurnResolved:2']);
+  });
+
   it('should resolve exactly once when every player submits at the same moment', async () => {
     const app = await startServer();
     const players = await Promise.all(['P1', 'P2', 'P3', 'P4', 'P5', 'P6'].map((n) => signIn(app.url, n)));

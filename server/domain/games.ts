@@ -486,12 +486,13 @@ export function createGames(deps: GamesDeps) {
     },
 
     /**
-     * The game's events in commit order (after `afterSeq` from the log first).
-     * While it runs, `holder` (a player of the game) counts as online.
+     * The game's events in commit order (after `afterSeq` from the log first),
+     * only of `only` types when given. While it runs, `holder` (a player of the
+     * game) counts as online.
      */
-    follow(code: string, afterSeq: number | undefined, holder: PlayerRef | null) {
+    follow(code: string, afterSeq: number | undefined, holder: PlayerRef | null, only?: readonly GameEventType[]) {
       let holding: Promise<Release> | undefined;
-      const types = new Set<string>(gameEventTypes);
+      const types = new Set<string>(only ?? gameEventTypes);
       return events.follow(Streams.game(code), {
         afterSeq,
         filter: (e) => types.has(e.type),

@@ -96,6 +96,20 @@ const Game = builder.objectRef<GameView>('Game').implement({
   }),
 });
 
+const GameEventTypeEnum = builder.enumType('GameEventType', {
+  description: 'The kinds of `GameEvent`, by the name of their type; used to pick some with `gameEvents(types:)`.',
+  values: {
+    PlayerJoined: { description: 'A player joined.' },
+    PlayerLeft: { description: 'A player left.' },
+    PlayerConnected: { description: 'A player came online.' },
+    PlayerDisconnected: { description: 'A player went offline.' },
+    ChoiceSubmitted: { description: 'A player chose, with the turn’s progress.' },
+    TurnResolved: { description: 'A turn resolved.' },
+    ScenarioStarted: { description: 'A turn began with its scenario.' },
+    PlayerTyping: { description: 'A player started or stopped typing.' },
+  } satisfies Record<GameEventType, unknown>,
+});
+
 const GameEvent = builder.interfaceRef<CursoredEvent<GameEventType>>('GameEvent').implement({
   description: "Something that happened in a game room, in commit order. The concrete type says what; `PlayerTyping` is ephemeral and never replayed.",
   fields: (t) => ({
@@ -286,12 +300,13 @@ builder.subscriptionField('gameEvents', (t) =>
     args: {
       code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }),
       after: t.arg.string({ description: "Replay the game's stored events after this cursor first (typing is never stored), then continue live." }),
+      types: t.arg({ type: [GameEventTypeEnum], description: 'Only events of these types. All when omitted.' }),
     },
-    subscribe: async (_root, { code, after }, { viewer, services }) => {
+    subscribe: async (_root, { code, after, types }, { viewer, services }) => {
       const caller = requireViewer(viewer);
       const access = await services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame'));
       const afterSeq = after ? decodeCursor(Streams.game(access.code), after) : undefined;
-      return services.games.follow(access.code, afterSeq, access.isPlayer ? asPlayer(caller) : null);
+      return services.games.follow(access.code, afterSeq, access.isPlayer ? asPlayer(caller) : null, types ?? undefined);
     },
     resolve: (event) => event,
   }),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import { Registry } from 'prom-client';
@@ -32,7 +32,8 @@ export interface App {
   tokens: TokenIssuer;
   /**
    * Graceful shutdown: stops accepting, completes every subscription (WebSocket
-   * clients get close code 1001), stops the simulator and closes the store.
+   * clients get close code 1001), stops the simulator, presence and typing
+   * timers, and closes the store.
    */
   dispose(): Promise<void>;
 }
@@ -83,6 +84,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     logger,
     guestSignIn: config.guestSignIn,
     portfolioCoalesceMs: config.portfolioCoalesceMs,
+    presenceGraceMs: config.presenceGraceMs,
+    typingTimeoutMs: config.typingTimeoutMs,
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
@@ -141,13 +144,25 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
+        let wsViewer = wsViewers.get(ctx) ?? null;
+        // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
+        // not as connectionParams: a token there authenticates that operation.
+        const operationToken = bearerToken(headerOf(payload.extensions?.headers, 'authorization'));
+        if (operationToken) {
+          try {
+            wsViewer = await tokens.verify(operationToken);
+          } catch (error) {
+            return [error as GraphQLError];
+          }
+        }
         const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          request: new Request('http://localhost/graphql'),
-          wsViewer: wsViewers.get(ctx) ?? null,
+          // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
+          request: new Request('http://localhost/graphql', { method: 'POST' }),
+          wsViewer,
         });
         const args: ExecutionArgs = {
           schema: envelopedSchema,
@@ -201,11 +216,19 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // After every subscription ended (so presence holds are released), before the store closes.
+        await services.dispose();
         await pubsub.dispose();
         await store.dispose();
         logger.info('Realmcast stopped');
       })()),
   };
+}
+
+/** A header's value from a plain headers object, whatever the case of its name. */
+function headerOf(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  return Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 type Enveloped = Pick<ReturnType<ReturnType<typeof createYoga>['getEnveloped']>, 'execute' | 'subscribe'>;

@@ -23,6 +23,8 @@ export interface AppOptions {
   marketTickMs?: number;
   /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
   presenceGraceMs?: number;
+  /** How long a typing indicator lasts without a new `setTyping(typing: true)`. @default 3_000 // 3 seconds */
+  typingTimeoutMs?: number;
   /** Whether `signIn(name)` hands out guest tokens. @default true, false when NODE_ENV=production */
   guestSignIn?: boolean;
   /** Minimum time between two `portfolioChanged` events caused by price moves. @default 500 // ms */
@@ -51,6 +53,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     redisPrefix = 'realmcast:',
     marketTickMs = 1_000,
     presenceGraceMs = 5_000,
+    typingTimeoutMs = 3_000,
     production = false,
     guestSignIn = !production,
     portfolioCoalesceMs = 500,
@@ -63,7 +66,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     jwtSecret,
   } = options;
   return {
-    port, host, dataDir, redisPrefix, marketTickMs, presenceGraceMs, production, guestSignIn,
+    port, host, dataDir, redisPrefix, marketTickMs, presenceGraceMs, typingTimeoutMs, production, guestSignIn,
     portfolioCoalesceMs, eventRetentionMs, eventRetentionMinimum, keepAliveMs, logLevel,
     databaseUrl, redisUrl, jwtSecret,
   };

@@ -1,12 +1,15 @@
 import type { TokenIssuer } from './auth.js';
 import { createFactions } from './domain/factions.js';
+import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
+import { createTyping } from './domain/typing.js';
 import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { Logger } from './logger.js';
+import { createMemoryPresenceTracker } from './presence/memory.js';
 import type { Store } from './store/store.js';
 
 export interface ServiceDeps {
@@ -17,13 +20,24 @@ export interface ServiceDeps {
   logger: Logger;
   guestSignIn: boolean;
   portfolioCoalesceMs: number;
+  presenceGraceMs: number;
+  typingTimeoutMs: number;
 }
 
 /** The domain services of one app instance, as resolvers see them. */
 export function createServices(deps: ServiceDeps) {
-  const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs } = deps;
+  const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs, presenceGraceMs, typingTimeoutMs } = deps;
   const market = createMarket({ store, events });
   const factions = createFactions({ store, events });
+  const presence = createMemoryPresenceTracker({
+    graceMs: presenceGraceMs,
+    // `games` is only called once a subscription holds presence, long after it exists.
+    onTransition: (code, player, online, at) => games.recordPresence(code, player, online, at),
+    onChange: (code) => pubsub.publish('presenceChanged', code, { code }),
+    onError: (error) => logger.error({ err: error }, 'presence update failed'),
+  });
+  const games = createGames({ store, events, pubsub, market, factions, presence, logger });
+  const typing = createTyping({ events, games, expireMs: typingTimeoutMs });
   return {
     store,
     events,
@@ -36,6 +50,14 @@ export function createServices(deps: ServiceDeps) {
     factions,
     world: createWorld({ events }),
     portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs }),
+    games,
+    presence,
+    typing,
+    /** Stops presence and typing timers; call after subscriptions ended, before the store closes. */
+    async dispose() {
+      typing.dispose();
+      await presence.dispose();
+    },
   };
 }
 

@@ -63,9 +63,17 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
     async applyPriceChanges(tx: Tx, append: Append, changes: PriceChange[], volumeBySymbol: Record<string, number> = {}) {
       const now = new Date().toISOString();
       const updated: StockRow[] = [];
-      for (const { symbol, price: rawPrice } of changes) {
+      // Every row is locked, in symbol order, before the first append takes the
+      // market stream's lock: taking them interleaved lets two concurrent
+      // writers (the simulator and a resolving turn, on PostgreSQL) deadlock.
+      const locked = new Map<string, StockRow>();
+      for (const symbol of [...new Set(changes.map((c) => c.symbol))].sort()) {
         const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
         if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${symbol}".`, { field: 'symbol' });
+        locked.set(symbol, stock);
+      }
+      for (const { symbol, price: rawPrice } of changes) {
+        const stock = locked.get(symbol)!;
         const price = roundMoney(Math.min(priceBounds.max, Math.max(priceBounds.min, rawPrice)));
         if (price === stock.price) continue;
         const volume = stock.volume + (volumeBySymbol[symbol] ?? 0);
@@ -82,6 +90,7 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
             severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
           });
         }
+        locked.set(symbol, row);
         updated.push(row);
       }
       return updated;

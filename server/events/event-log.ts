@@ -57,6 +57,8 @@ export interface FollowOptions {
   filter?: (event: StreamEvent) => boolean;
   /** Called once the live subscription is active, before replay starts. */
   onActive?: () => void;
+  /** Called once when a follow that became active ends (the consumer returned, or it failed). */
+  onEnd?: () => void;
 }
 
 const replayPageSize = 500;
@@ -141,7 +143,7 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     },
 
     follow(stream, options = {}) {
-      const { afterSeq, filter = () => true, onActive } = options;
+      const { afterSeq, filter = () => true, onActive, onEnd } = options;
       return new Repeater<CursoredEvent>(async (push, stop) => {
         let last = afterSeq ?? 0;
         const deliver = async (event: StreamEvent) => {
@@ -183,6 +185,7 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
         }
         await stop;
         unsubscribe();
+        onEnd?.();
       });
     },
 

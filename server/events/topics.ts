@@ -33,7 +33,8 @@ export interface EventPayloads {
   FactionInfluenceChanged: { faction: FactionRef; delta: number; reason: string };
   WorldEvent: { kind: string; message: string; severity: 'INFO' | 'WARNING' | 'CRITICAL' };
   PlayerJoined: { player: PlayerRef };
-  PlayerLeft: { player: PlayerRef };
+  /** `newHost` is set when the host left and the role passed on; `remainingPlayers` 0 means the game finished. */
+  PlayerLeft: { player: PlayerRef; newHost: PlayerRef | null; remainingPlayers: number };
   PlayerConnected: { player: PlayerRef };
   PlayerDisconnected: { player: PlayerRef };
   ChoiceSubmitted: {
@@ -44,7 +45,15 @@ export interface EventPayloads {
     allSubmitted: boolean;
     waitingFor: PlayerRef[];
   };
-  TurnResolved: { turnNumber: number; outcome: string; choiceId: string | null };
+  /** `choiceId` is the winning choice (null when nobody chose); `resolvedBy` who forced it (null when everyone had chosen). */
+  TurnResolved: {
+    turnNumber: number;
+    outcome: string;
+    choiceId: string | null;
+    scenarioId: string;
+    votes: { choiceId: string; count: number }[];
+    resolvedBy: PlayerRef | null;
+  };
   ScenarioStarted: { turnNumber: number; scenario: ScenarioRef };
   PlayerTyping: { player: PlayerRef; typing: boolean };
 }

@@ -1,4 +1,4 @@
-import type { Role } from '../auth.js';
+import type { Role, Viewer } from '../auth.js';
 import { builder } from '../builder.js';
 import type { PlayerRef } from '../events/topics.js';
 import { apiError, ErrorCode } from '../errors.js';
@@ -20,6 +20,9 @@ export const Player = builder.objectRef<PlayerRef>('Player').implement({
     role: t.field({ type: RoleEnum, description: 'What this player may do.', resolve: (p) => p.role as Role }),
   }),
 });
+
+/** The caller as the player reference events carry. */
+export const asPlayer = (viewer: Viewer): PlayerRef => ({ id: viewer.id, name: viewer.name, role: viewer.role });
 
 const SignInPayload = builder.objectRef<{ token: string; player: PlayerRef }>('SignInPayload').implement({
   description: 'A fresh guest identity.',

@@ -1,0 +1,572 @@
+import { randomInt } from 'node:crypto';
+import { Repeater } from 'graphql-yoga';
+import { encodeCursor, type Append, type CursoredEvent, type EventLog } from '../events/event-log.js';
+import type { RealmPubSub } from '../events/pubsub.js';
+import { Streams, type EventType, type LogEntry, type PlayerRef } from '../events/topics.js';
+import { apiError, badInput, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { PresenceTracker, Release } from '../presence/tracker.js';
+import type { Db, Store, Tx } from '../store/store.js';
+import type { Factions } from './factions.js';
+import type { Market } from './market.js';
+import { drawScenario, scenarioById, scenarioRef, tallyTurn, type Scenario, type ScenarioChoice } from './scenarios.js';
+import { validInt, validName } from './validate.js';
+
+/** ACTIVE until the last player leaves, then FINISHED for good. */
+export type GameStatus = 'ACTIVE' | 'FINISHED';
+
+/** Player limit of a game: `maxPlayers` defaults to 4 and may be 2–12. */
+export const playerLimit = { min: 2, max: 12, default: 4 } as const;
+
+/**
+ * Join codes use uppercase letters and digits without lookalikes (0/O, 1/I/L),
+ * so a code read aloud or off a screen is typed right: 31⁶ ≈ 887 million codes.
+ */
+export const joinCodeAlphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Characters in a join code. */
+export const joinCodeLength = 6;
+/** Attempts at a fresh code before giving up (a collision is already rare). */
+const joinCodeAttempts = 10;
+
+/** The event types of a game's stream; all of them are `GameEvent`s. */
+export const gameEventTypes = [
+  'PlayerJoined',
+  'PlayerLeft',
+  'PlayerConnected',
+  'PlayerDisconnected',
+  'ChoiceSubmitted',
+  'TurnResolved',
+  'ScenarioStarted',
+  'PlayerTyping',
+] as const satisfies readonly EventType[];
+/** The type of an event of a game's stream. */
+export type GameEventType = (typeof gameEventTypes)[number];
+
+/** A row of the `games` table. */
+export interface GameRow {
+  code: string;
+  name: string;
+  status: string;
+  maxPlayers: number;
+  turnNumber: number;
+  hostId: string;
+  scenarioId: string | null;
+  createdAt: string;
+}
+
+/** A player of a game as the API shows them. */
+export interface GamePlayerView {
+  player: PlayerRef;
+  joinedAt: string;
+  isHost: boolean;
+  hasChosen: boolean;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+/** A game as the API shows it. */
+export interface GameView {
+  code: string;
+  name: string;
+  status: GameStatus;
+  maxPlayers: number;
+  turnNumber: number;
+  createdAt: string;
+  host: PlayerRef;
+  players: GamePlayerView[];
+  scenario: Scenario | null;
+  /** Position of the game's stream read before the rest of the view: nothing after it is missing from the view. */
+  cursor: string;
+}
+
+/** Who is online in a game. */
+export interface PresenceView {
+  code: string;
+  onlineCount: number;
+  totalPlayers: number;
+  players: { player: PlayerRef; online: boolean; lastSeenAt: string | null }[];
+}
+
+interface Member {
+  player: PlayerRef;
+  joinedAt: string;
+  lastSeenAt: string | null;
+}
+
+/** Join codes are case-insensitive: every input is trimmed and uppercased. */
+export const normalizeCode = (code: string) => code.trim().toUpperCase();
+
+/** A fresh random join code. */
+export function newJoinCode(random: (max: number) => number = randomInt): string {
+  let code = '';
+  for (let i = 0; i < joinCodeLength; i++) code += joinCodeAlphabet[random(joinCodeAlphabet.length)];
+  return code;
+}
+
+export type Games = ReturnType<typeof createGames>;
+
+/** What the games service works with. */
+export interface GamesDeps {
+  store: Store;
+  events: EventLog;
+  pubsub: RealmPubSub;
+  market: Market;
+  factions: Factions;
+  presence: PresenceTracker;
+  logger: Logger;
+}
+
+/**
+ * Game rooms: membership, choices, turn resolution and room presence; no
+ * GraphQL in here. Every change locks the game's row first, so on PostgreSQL
+ * concurrent mutations of one game run one after another (SQLite serializes
+ * all transactions anyway) and a turn resolves exactly once.
+ */
+export function createGames(deps: GamesDeps) {
+  const { store, events, pubsub, market, factions, presence, logger } = deps;
+
+  const lockGame = async (tx: Tx, code: string): Promise<GameRow> => {
+    const game = await store.lockForUpdate(tx.selectFrom('games').selectAll().where('code', '=', code)).executeTakeFirst();
+    if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+    return game;
+  };
+
+  const requireActive = (game: GameRow) => {
+    if (game.status === 'FINISHED') throw apiError(ErrorCode.Conflict, `Game ${game.code} is finished.`, { field: 'code' });
+  };
+
+  const isPlayer = async (code: string, playerId: string) =>
+    Boolean(
+      await store.db.selectFrom('gamePlayers').select('playerId').where('code', '=', code).where('playerId', '=', playerId).executeTakeFirst(),
+    );
+
+  const notInGame = (code: string) => apiError(ErrorCode.NotInGame, `You are not a player of game ${code}.`, { field: 'code' });
+
+  /** Players of a game, longest-standing first (the order host hand-over follows). */
+  const membersOf = async (db: Db, code: string): Promise<Member[]> => {
+    const rows = await db
+      .selectFrom('gamePlayers')
+      .innerJoin('players', 'players.id', 'gamePlayers.playerId')
+      .select(['players.id', 'players.name', 'players.role', 'gamePlayers.joinedAt', 'gamePlayers.lastSeenAt'])
+      .where('gamePlayers.code', '=', code)
+      .orderBy('gamePlayers.joinedAt')
+      .orderBy('gamePlayers.playerId')
+      .execute();
+    return rows.map((r) => ({ player: { id: r.id, name: r.name, role: r.role }, joinedAt: r.joinedAt, lastSeenAt: r.lastSeenAt }));
+  };
+
+  /** Choices of the turn by current players (a leaver's choice left with them). */
+  const choicesOf = async (db: Db, code: string, turnNumber: number, members: Member[]) => {
+    const ids = new Set(members.map((m) => m.player.id));
+    const rows = await db
+      .selectFrom('choices')
+      .select(['playerId', 'choiceId'])
+      .where('code', '=', code)
+      .where('turnNumber', '=', turnNumber)
+      .orderBy('at')
+      .execute();
+    return rows.filter((r) => ids.has(r.playerId));
+  };
+
+  /** Tokens can outlive a database reset; make sure the caller has a player row to join on. */
+  const ensurePlayer = (tx: Tx, player: PlayerRef) =>
+    tx
+      .insertInto('players')
+      .values({ ...player, createdAt: new Date().toISOString() })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+
+  const headOf = async (code: string) => {
+    const row = await store.db.selectFrom('streams').select('lastSeq').where('stream', '=', Streams.game(code)).executeTakeFirst();
+    return row ? Number(row.lastSeq) : 0;
+  };
+
+  const currentScenario = (game: GameRow): Scenario => (game.scenarioId && scenarioById(game.scenarioId)) || drawScenario(game.code, game.turnNumber);
+
+  /** Tells `presence` subscribers to look again (players joined or left). */
+  const presenceChanged = async (code: string) => {
+    try {
+      await pubsub.publish('presenceChanged', code, { code });
+    } catch (error) {
+      // The change is committed; subscribers catch up on the next presence change.
+      logger.error({ err: error, code }, 'presence publish failed');
+    }
+  };
+
+  /**
+   * A winning choice's effects, through the same code paths as the game
+   * master's mutations. Lock order matters on PostgreSQL: every writer takes
+   * faction rows, then the factions stream, then stock rows, then the market
+   * stream, and the world stream last, so no two transactions wait on each
+   * other in a cycle. Hence factions first (all rows locked up front, in id
+   * order) and prices second; `applyPriceChanges` locks its stock rows up
+   * front itself. The deck's shifts stay under the big-shift threshold, so no
+   * world event is appended before the stocks.
+   */
+  const applyEffects = async (tx: Tx, append: Append, game: GameRow, choice: ScenarioChoice) => {
+    const reason = `Turn ${game.turnNumber} of "${game.name}": ${choice.label}`;
+    const shifts = [];
+    for (const shift of [...choice.influence].sort((a, b) => a.factionId.localeCompare(b.factionId))) {
+      const faction = await store.lockForUpdate(tx.selectFrom('factions').select('id').where('id', '=', shift.factionId)).executeTakeFirst();
+      // A faction or stock an operator removed is skipped rather than failing the turn.
+      if (faction) shifts.push(shift);
+    }
+    for (const { factionId, delta } of shifts) await factions.applyShift(tx, append, factionId, delta, reason);
+    const changes = [];
+    for (const { symbol, percent } of [...choice.prices].sort((a, b) => a.symbol.localeCompare(b.symbol))) {
+      // Locked now (same order as `applyPriceChanges`), so the nudge applies to the price it replaces.
+      const stock = await store.lockForUpdate(tx.selectFrom('stocks').select('price').where('symbol', '=', symbol)).executeTakeFirst();
+      if (stock) changes.push({ symbol, price: stock.price * (1 + percent / 100) });
+    }
+    if (changes.length) await market.applyPriceChanges(tx, append, changes);
+  };
+
+  /**
+   * Resolves the game's current turn inside the caller's transaction, which
+   * holds the game row's lock: records the outcome (the `turns` primary key
+   * refuses a second resolution of the same turn), applies its effects, posts
+   * the world event, then appends `TurnResolved` and `ScenarioStarted`.
+   */
+  const resolveIn = async (tx: Tx, append: Append, game: GameRow, members: Member[], resolvedBy: PlayerRef | null) => {
+    const scenario = currentScenario(game);
+    const chosen = await choicesOf(tx, game.code, game.turnNumber, members);
+    const result = tallyTurn(scenario, chosen.map((c) => c.choiceId));
+    const now = new Date().toISOString();
+    await tx.insertInto('turns').values({ code: game.code, turnNumber: game.turnNumber, outcome: result.outcome, resolvedAt: now }).execute();
+    if (result.choice) await applyEffects(tx, append, game, result.choice);
+    await append(Streams.world, 'WorldEvent', {
+      kind: 'turn.resolved',
+      message: `"${game.name}" (${game.code}), turn ${game.turnNumber}: ${result.outcome}`,
+      severity: 'INFO',
+    });
+    const nextTurn = game.turnNumber + 1;
+    const next = drawScenario(game.code, nextTurn);
+    await tx.updateTable('games').set({ turnNumber: nextTurn, scenarioId: next.id }).where('code', '=', game.code).execute();
+    const resolved = await append(Streams.game(game.code), 'TurnResolved', {
+      turnNumber: game.turnNumber,
+      outcome: result.outcome,
+      choiceId: result.choice?.id ?? null,
+      scenarioId: scenario.id,
+      votes: result.votes,
+      resolvedBy,
+    });
+    await append(Streams.game(game.code), 'ScenarioStarted', { turnNumber: nextTurn, scenario: scenarioRef(next) });
+    return resolved;
+  };
+
+  const withCursor = <T extends EventType>(entry: LogEntry<T>) =>
+    ({ ...entry, cursor: encodeCursor(entry.stream, entry.seq) }) as CursoredEvent<T>;
+
+  const games = {
+    /** The game as the API shows it, or undefined for an unknown code. */
+    async view(codeInput: string): Promise<GameView | undefined> {
+      const code = normalizeCode(codeInput);
+      // The head first: events after it may already show in the view, but none before it can be missing.
+      const head = await headOf(code);
+      const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
+      if (!game) return undefined;
+      const members = await membersOf(store.db, code);
+      const chosen = new Set((await choicesOf(store.db, code, game.turnNumber, members)).map((c) => c.playerId));
+      const online = new Map((await presence.snapshot(code)).map((o) => [o.playerId, o]));
+      const host =
+        members.find((m) => m.player.id === game.hostId)?.player ??
+        (await store.db.selectFrom('players').select(['id', 'name', 'role']).where('id', '=', game.hostId).executeTakeFirst()) ?? {
+          id: game.hostId,
+          name: 'unknown',
+          role: 'PLAYER',
+        };
+      return {
+        code,
+        name: game.name,
+        status: game.status as GameStatus,
+        maxPlayers: game.maxPlayers,
+        turnNumber: game.turnNumber,
+        createdAt: game.createdAt,
+        host,
+        players: members.map((m) => ({
+          player: m.player,
+          joinedAt: m.joinedAt,
+          isHost: m.player.id === game.hostId,
+          hasChosen: chosen.has(m.player.id),
+          online: online.has(m.player.id),
+          lastSeenAt: online.get(m.player.id)?.lastSeenAt ?? m.lastSeenAt,
+        })),
+        scenario: game.status === 'FINISHED' ? null : currentScenario(game),
+        cursor: encodeCursor(Streams.game(code), head),
+      };
+    },
+
+    /** Games `playerId` plays in, or every game when `everything` (game masters); newest first. */
+    async list(playerId: string, everything: boolean, status?: GameStatus): Promise<GameView[]> {
+      let query = store.db.selectFrom('games').select('games.code').orderBy('games.createdAt', 'desc').orderBy('games.code');
+      if (!everything) {
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('gamePlayers')
+              .select('gamePlayers.code')
+              .whereRef('gamePlayers.code', '=', 'games.code')
+              .where('gamePlayers.playerId', '=', playerId),
+          ),
+        );
+      }
+      if (status) query = query.where('games.status', '=', status);
+      const rows = await query.execute();
+      const views = await Promise.all(rows.map((r) => games.view(r.code)));
+      return views.filter((v): v is GameView => v !== undefined);
+    },
+
+    /** Creates a game with `player` as host and first player, at turn 1 with its scenario. */
+    async create(player: PlayerRef, nameInput: string, maxPlayers: number = playerLimit.default): Promise<GameView> {
+      const name = validName('name', nameInput);
+      validInt('maxPlayers', maxPlayers, playerLimit.min, playerLimit.max);
+      const code = await events.transact(async (tx, append) => {
+        await ensurePlayer(tx, player);
+        for (let attempt = 0; attempt < joinCodeAttempts; attempt++) {
+          const code = newJoinCode();
+          const scenario = drawScenario(code, 1);
+          const now = new Date().toISOString();
+          // `do nothing` instead of catching a duplicate key: on PostgreSQL a failed insert aborts the transaction.
+          const inserted = await tx
+            .insertInto('games')
+            .values({ code, name, status: 'ACTIVE', maxPlayers, turnNumber: 1, hostId: player.id, scenarioId: scenario.id, createdAt: now })
+            .onConflict((oc) => oc.column('code').doNothing())
+            .returning('code')
+            .executeTakeFirst();
+          if (!inserted) continue;
+          await tx.insertInto('gamePlayers').values({ code, playerId: player.id, joinedAt: now, lastSeenAt: null }).execute();
+          await append(Streams.game(code), 'PlayerJoined', { player });
+          await append(Streams.game(code), 'ScenarioStarted', { turnNumber: 1, scenario: scenarioRef(scenario) });
+          return code;
+        }
+        throw new Error(`no free join code after ${joinCodeAttempts} attempts`);
+      });
+      return (await games.view(code))!;
+    },
+
+    /** Joins a game; joining a game one is already in changes nothing. */
+    async join(player: PlayerRef, codeInput: string): Promise<GameView> {
+      const code = normalizeCode(codeInput);
+      const joined = await events.transact(async (tx, append) => {
+        const game = await lockGame(tx, code);
+        requireActive(game);
+        const members = await membersOf(tx, code);
+        if (members.some((m) => m.player.id === player.id)) return false;
+        if (members.length >= game.maxPlayers) {
+          throw apiError(ErrorCode.GameFull, `Game ${code} is full (${game.maxPlayers} players).`, { field: 'code' });
+        }
+        await ensurePlayer(tx, player);
+        await tx.insertInto('gamePlayers').values({ code, playerId: player.id, joinedAt: new Date().toISOString(), lastSeenAt: null }).execute();
+        await append(Streams.game(code), 'PlayerJoined', { player });
+        return true;
+      });
+      if (joined) await presenceChanged(code);
+      return (await games.view(code))!;
+    },
+
+    /**
+     * Leaves a game. The leaver's choice of the current turn leaves with them;
+     * a host leaving hands the role to the longest-standing remaining player;
+     * the last player out finishes the game. When everyone remaining has
+     * already chosen, the turn resolves at once.
+     */
+    async leave(player: PlayerRef, codeInput: string): Promise<GameView> {
+      const code = normalizeCode(codeInput);
+      await events.transact(async (tx, append) => {
+        const game = await lockGame(tx, code);
+        requireActive(game);
+        const members = await membersOf(tx, code);
+        if (!members.some((m) => m.player.id === player.id)) throw notInGame(code);
+        await tx.deleteFrom('gamePlayers').where('code', '=', code).where('playerId', '=', player.id).execute();
+        await tx.deleteFrom('choices').where('code', '=', code).where('turnNumber', '=', game.turnNumber).where('playerId', '=', player.id).execute();
+        const remaining = members.filter((m) => m.player.id !== player.id);
+        let newHost: PlayerRef | null = null;
+        if (remaining.length === 0) {
+          await tx.updateTable('games').set({ status: 'FINISHED', scenarioId: null }).where('code', '=', code).execute();
+        } else if (game.hostId === player.id) {
+          newHost = remaining[0]!.player;
+          await tx.updateTable('games').set({ hostId: newHost.id }).where('code', '=', code).execute();
+        }
+        await append(Streams.game(code), 'PlayerLeft', { player, newHost, remainingPlayers: remaining.length });
+        if (remaining.length === 0) return;
+        const chosen = await choicesOf(tx, code, game.turnNumber, remaining);
+        if (chosen.length === remaining.length) await resolveIn(tx, append, { ...game, hostId: newHost?.id ?? game.hostId }, remaining, null);
+      });
+      await presenceChanged(code);
+      return (await games.view(code))!;
+    },
+
+    /**
+     * Records `player`'s choice for the current turn and appends
+     * `ChoiceSubmitted` with the turn's progress; the last missing choice
+     * resolves the turn in the same transaction. `expectedTurn`, when given,
+     * must be the current turn (a choice meant for a turn that just resolved
+     * is refused rather than counted for the next one).
+     */
+    async submitChoice(player: PlayerRef, codeInput: string, choiceId: string, expectedTurn?: number) {
+      const code = normalizeCode(codeInput);
+      return events.transact(async (tx, append) => {
+        const game = await lockGame(tx, code);
+        requireActive(game);
+        const members = await membersOf(tx, code);
+        if (!members.some((m) => m.player.id === player.id)) throw notInGame(code);
+        if (expectedTurn !== undefined && expectedTurn !== game.turnNumber) {
+          throw apiError(ErrorCode.Conflict, `Turn ${expectedTurn} is over; game ${code} is at turn ${game.turnNumber}.`, { field: 'turnNumber' });
+        }
+        const scenario = currentScenario(game);
+        if (!scenario.choices.some((c) => c.id === choiceId)) {
+          throw badInput('choiceId', `"${choiceId}" is not a choice of the current scenario (${scenario.choices.map((c) => c.id).join(', ')}).`);
+        }
+        const chosen = await choicesOf(tx, code, game.turnNumber, members);
+        if (chosen.some((c) => c.playerId === player.id)) {
+          throw apiError(ErrorCode.Conflict, `You already chose in turn ${game.turnNumber}.`, { field: 'choiceId' });
+        }
+        await tx
+          .insertInto('choices')
+          .values({ code, turnNumber: game.turnNumber, playerId: player.id, choiceId, at: new Date().toISOString() })
+          .execute();
+        const done = new Set([...chosen.map((c) => c.playerId), player.id]);
+        const waitingFor = members.filter((m) => !done.has(m.player.id)).map((m) => m.player);
+        const submitted = await append(Streams.game(code), 'ChoiceSubmitted', {
+          player,
+          turnNumber: game.turnNumber,
+          choicesSubmitted: done.size,
+          totalPlayers: members.length,
+          allSubmitted: waitingFor.length === 0,
+          waitingFor,
+        });
+        if (waitingFor.length === 0) await resolveIn(tx, append, game, members, null);
+        return withCursor(submitted);
+      });
+    },
+
+    /**
+     * Forces the current turn to resolve with the choices made so far. Only
+     * the host may, unless `mayResolveAny` (a game master).
+     */
+    async resolveTurn(caller: PlayerRef, mayResolveAny: boolean, codeInput: string, expectedTurn?: number) {
+      const code = normalizeCode(codeInput);
+      return events.transact(async (tx, append) => {
+        const game = await lockGame(tx, code);
+        if (game.hostId !== caller.id && !mayResolveAny) {
+          throw apiError(ErrorCode.Forbidden, `Only the host of game ${code} or a game master may resolve its turn.`, { field: 'code' });
+        }
+        requireActive(game);
+        if (expectedTurn !== undefined && expectedTurn !== game.turnNumber) {
+          throw apiError(ErrorCode.Conflict, `Turn ${expectedTurn} is already resolved; game ${code} is at turn ${game.turnNumber}.`, {
+            field: 'turnNumber',
+          });
+        }
+        return withCursor(await resolveIn(tx, append, game, await membersOf(tx, code), caller));
+      });
+    },
+
+    /** The game row of an active game `playerId` plays in: NOT_FOUND, CONFLICT (finished) or NOT_IN_GAME otherwise. */
+    async requirePlayer(codeInput: string, playerId: string): Promise<GameRow> {
+      const code = normalizeCode(codeInput);
+      const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
+      if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+      requireActive(game);
+      if (!(await isPlayer(code, playerId))) throw notInGame(code);
+      return game;
+    },
+
+    /**
+     * Whether `playerId` may watch the game's events and presence: players of
+     * the game may, and so may callers with `mayWatchAny` (game masters).
+     * Resolves with whether the caller is a player (only players count as
+     * online); NOT_FOUND or NOT_IN_GAME otherwise.
+     */
+    async watchAccess(codeInput: string, playerId: string, mayWatchAny: boolean): Promise<{ code: string; isPlayer: boolean }> {
+      const code = normalizeCode(codeInput);
+      const game = await store.db.selectFrom('games').select('code').where('code', '=', code).executeTakeFirst();
+      if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+      const player = await isPlayer(code, playerId);
+      if (!player && !mayWatchAny) throw notInGame(code);
+      return { code, isPlayer: player };
+    },
+
+    /**
+     * The game's events in commit order (after `afterSeq` from the log first),
+     * only of `only` types when given. While it runs, `holder` (a player of the
+     * game) counts as online.
+     */
+    follow(code: string, afterSeq: number | undefined, holder: PlayerRef | null, only?: readonly GameEventType[]) {
+      let holding: Promise<Release> | undefined;
+      const types = new Set<string>(only ?? gameEventTypes);
+      return events.follow(Streams.game(code), {
+        afterSeq,
+        filter: (e) => types.has(e.type),
+        onActive: () => {
+          if (holder) holding = presence.hold(code, holder);
+        },
+        onEnd: () => {
+          holding?.then((release) => release()).catch((error) => logger.error({ err: error, code }, 'presence release failed'));
+        },
+      }) as AsyncIterable<CursoredEvent<GameEventType>>;
+    },
+
+    /** Who is online in the game right now, from the same sources as `GamePlayer.online`. */
+    async presence(code: string): Promise<PresenceView> {
+      const members = await membersOf(store.db, code);
+      const online = new Map((await presence.snapshot(code)).map((o) => [o.playerId, o]));
+      const players = members.map((m) => ({
+        player: m.player,
+        online: online.has(m.player.id),
+        lastSeenAt: online.get(m.player.id)?.lastSeenAt ?? m.lastSeenAt,
+      }));
+      return { code, onlineCount: players.filter((p) => p.online).length, totalPlayers: players.length, players };
+    },
+
+    /**
+     * The game's presence at once, then again whenever it changes (identical
+     * consecutive snapshots are sent once). While it runs, `holder` counts as online.
+     */
+    watchPresence(code: string, holder: PlayerRef | null): Repeater<PresenceView> {
+      return new Repeater<PresenceView>(async (push, stop) => {
+        let queue: Promise<unknown> = Promise.resolve();
+        let last = '';
+        const emit = () => {
+          queue = queue
+            .then(async () => {
+              const view = await games.presence(code);
+              const serialized = JSON.stringify(view);
+              if (serialized === last) return;
+              last = serialized;
+              await push(view);
+            })
+            .catch((error) => stop(error));
+        };
+        const unsubscribe = await pubsub.subscribe('presenceChanged', code, emit);
+        let release: Release | undefined;
+        try {
+          release = holder ? await presence.hold(code, holder) : undefined;
+          emit();
+          await stop;
+        } finally {
+          unsubscribe();
+          await release?.();
+        }
+      });
+    },
+
+    /**
+     * Records a presence transition from the tracker: appends
+     * `PlayerConnected`/`PlayerDisconnected` and keeps `lastSeenAt` in the
+     * store, so it survives the tracker. Nothing is recorded for someone who
+     * is no longer a player of the game.
+     */
+    async recordPresence(code: string, player: PlayerRef, online: boolean, at: string) {
+      await events.transact(async (tx, append) => {
+        const updated = await tx
+          .updateTable('gamePlayers')
+          .set({ lastSeenAt: at })
+          .where('code', '=', code)
+          .where('playerId', '=', player.id)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return;
+        await append(Streams.game(code), online ? 'PlayerConnected' : 'PlayerDisconnected', { player });
+      });
+    },
+  };
+  return games;
+}

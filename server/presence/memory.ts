@@ -1,0 +1,101 @@
+import type { PlayerRef } from '../events/topics.js';
+import type { OnlinePlayer, PresenceHooks, PresenceTracker, Release } from './tracker.js';
+
+/** The hooks of {@link PresenceHooks} and the grace period. */
+export interface MemoryPresenceOptions extends PresenceHooks {
+  /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
+  graceMs?: number;
+}
+
+interface Entry {
+  player: PlayerRef;
+  connections: number;
+  lastSeenAt: string;
+  graceTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Presence of one instance, in memory. Only online players (connected or in
+ * their grace period) have an entry; an offline player's last-seen time is
+ * handed to `onTransition`, which persists it.
+ */
+export function createMemoryPresenceTracker(options: MemoryPresenceOptions): PresenceTracker {
+  const { graceMs = 5_000, onTransition, onChange, onError } = options;
+  const games = new Map<string, Map<string, Entry>>();
+  /** Transitions per game, chained so they reach `onTransition` in the order they happened. */
+  const transitions = new Map<string, Promise<void>>();
+  let disposed = false;
+
+  const transition = (code: string, player: PlayerRef, online: boolean, at: string) => {
+    const previous = transitions.get(code) ?? Promise.resolve();
+    const next = previous.then(() => onTransition(code, player, online, at)).catch(onError);
+    transitions.set(code, next);
+    void next.then(() => transitions.get(code) === next && transitions.delete(code));
+    return next;
+  };
+  const changed = async (code: string) => {
+    try {
+      await onChange(code);
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  const goOffline = async (code: string, entry: Entry) => {
+    entry.graceTimer = undefined;
+    const players = games.get(code);
+    if (entry.connections > 0 || players?.get(entry.player.id) !== entry) return;
+    players.delete(entry.player.id);
+    if (players.size === 0) games.delete(code);
+    await transition(code, entry.player, false, entry.lastSeenAt);
+    await changed(code);
+  };
+
+  return {
+    async hold(code, player) {
+      if (disposed) return async () => {};
+      let players = games.get(code);
+      if (!players) games.set(code, (players = new Map()));
+      let entry = players.get(player.id);
+      const wentOnline = !entry;
+      if (!entry) players.set(player.id, (entry = { player, connections: 0, lastSeenAt: '' }));
+      const held = entry;
+      held.connections += 1;
+      held.lastSeenAt = new Date().toISOString();
+      // A reconnect within the grace period: the player never went offline, so no events.
+      clearTimeout(held.graceTimer);
+      held.graceTimer = undefined;
+      if (wentOnline) await transition(code, player, true, held.lastSeenAt);
+      await changed(code);
+
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        held.connections -= 1;
+        held.lastSeenAt = new Date().toISOString();
+        if (held.connections === 0 && !disposed) {
+          held.graceTimer = setTimeout(() => void goOffline(code, held), graceMs);
+        }
+        if (!disposed) await changed(code);
+      };
+    },
+
+    async snapshot(code): Promise<OnlinePlayer[]> {
+      return [...(games.get(code)?.values() ?? [])].map((e) => ({
+        playerId: e.player.id,
+        connections: e.connections,
+        lastSeenAt: e.lastSeenAt,
+      }));
+    },
+
+    async dispose() {
+      // Pending offlines are dropped, not flushed: the process is going away,
+      // and players reconnecting to another instance must not flap offline.
+      disposed = true;
+      for (const players of games.values()) for (const entry of players.values()) clearTimeout(entry.graceTimer);
+      games.clear();
+      await Promise.all(transitions.values());
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { PlayerRef } from '../events/topics.js';
+
+/** Ends one hold. Calling it again does nothing. */
+export type Release = () => Promise<void>;
+
+/** One player who is online in a game right now (connected, or within the grace period). */
+export interface OnlinePlayer {
+  playerId: string;
+  /** Live connections holding presence; 0 while the grace period runs. */
+  connections: number;
+  /** When one of their connections to the game last opened or closed (ISO-8601). */
+  lastSeenAt: string;
+}
+
+/**
+ * Who is online in which game, derived from live subscriptions. Small and
+ * async on purpose: the in-memory tracker serves one instance, a Redis-backed
+ * one (same interface) serves many.
+ */
+export interface PresenceTracker {
+  /**
+   * Counts one live connection of `player` to game `code` until the returned
+   * release is called. The first hold takes the player online; a hold within
+   * the grace period after their last release cancels the pending offline.
+   */
+  hold(code: string, player: PlayerRef): Promise<Release>;
+  /** Players online in `code` right now; everyone else is offline. */
+  snapshot(code: string): Promise<OnlinePlayer[]>;
+  /** Stops every timer and waits for running transitions; later holds are no-ops. */
+  dispose(): Promise<void>;
+}
+
+/** What a tracker tells the rest of the app. */
+export interface PresenceHooks {
+  /**
+   * A player went online (first connection) or offline (the grace period
+   * after their last connection ran out). Awaited, and called in order for
+   * each player of a game, so a player's Connected and Disconnected events
+   * never swap.
+   */
+  onTransition(code: string, player: PlayerRef, online: boolean, at: string): Promise<void>;
+  /** Anything in the game's presence changed (a connection opened or closed, a transition). */
+  onChange(code: string): Promise<void> | void;
+  /** Where failures of the hooks go; presence itself keeps working. */
+  onError(error: unknown): void;
+}

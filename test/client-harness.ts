@@ -6,7 +6,7 @@
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { Observable } from 'rxjs';
+import type { Observable, Subscribable } from 'rxjs';
 import WebSocket from 'ws';
 import { createRealmcastClient, type RealmcastClient, type RealmcastClientOptions } from '../client/index.js';
 import { onTeardown } from './harness.js';
@@ -38,7 +38,9 @@ export interface Collector<T> {
   unsubscribe(): void;
 }
 
-export function collect<T>(observable: Observable<T>): Collector<T> {
+export function collect<T>(observable: Observable<T>): Collector<T>;
+export function collect<T>(observable: Subscribable<T>): Collector<T>;
+export function collect<T>(observable: Subscribable<T>): Collector<T> {
   const received: T[] = [];
   let taken = 0;
   const waiters: Array<() => void> = [];
@@ -163,3 +165,46 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
     },
   };
 }
+
+/**
+ * Publishes `prices` for `symbol` (as a game master, straight to the server)
+ * while `ticks` consumes them, never more than `lead` events ahead of what was
+ * received, so publishing goes on while the client is cut off. After the
+ * events numbered in `cutAfter` are received, `cut()` runs. Returns the
+ * received ticks and the cursor of the last tick before each cut.
+ */
+export async function streamWithCuts<T extends { price: number; cursor: string }>(options: {
+  ticks: Collector<{ data?: { stockTicked: T } | undefined }>;
+  publish: (price: number) => Promise<unknown>;
+  prices: number[];
+  cutAfter: number[];
+  cut: () => unknown;
+  lead?: number;
+}): Promise<{ events: T[]; cursorsBeforeCuts: string[] }> {
+  const { ticks, publish, prices, cutAfter, cut, lead = 8 } = options;
+  let received = 0;
+  let wake = () => {};
+  const publishing = (async () => {
+    for (const [i, price] of prices.entries()) {
+      while (i - received > lead) await new Promise<void>((resolve) => (wake = resolve));
+      await publish(price);
+    }
+  })();
+  const events: T[] = [];
+  const cursorsBeforeCuts: string[] = [];
+  while (events.length < prices.length) {
+    const { data } = await ticks.next();
+    events.push(data!.stockTicked);
+    received = events.length;
+    wake();
+    if (cutAfter.includes(events.length)) {
+      cursorsBeforeCuts.push(data!.stockTicked.cursor);
+      await cut();
+    }
+  }
+  await publishing;
+  return { events, cursorsBeforeCuts };
+}
+
+/** `count` distinct prices, in cents, so every tick is a real change. */
+export const priceSeries = (count: number, from = 40) => Array.from({ length: count }, (_, i) => Math.round((from + i * 0.05) * 100) / 100);

@@ -2,11 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MarketTickerDocument, MeDocument, PlaceOrderDocument, PortfolioChangedDocument, SetStockPriceDocument } from '../client/generated/graphql.js';
 import type { ResubscribeEvent } from '../client/index.js';
 import { encodeCursor } from '../server/events/event-log.js';
-import { collect, realmcastClient, startProxy } from './client-harness.js';
+import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from './client-harness.js';
 import { listening, startServer } from './harness.js';
-
-/** `count` distinct prices, in cents, so every tick is a real change. */
-const priceSeries = (count: number, from = 40) => Array.from({ length: count }, (_, i) => Math.round((from + i * 0.05) * 100) / 100);
 
 describe('client: resume across reconnects', () => {
   it('should deliver every tick once and in order while the connection is cut repeatedly mid-stream', async () => {
@@ -18,34 +15,17 @@ describe('client: resume across reconnects', () => {
     const ticks = collect(realm.client.subscribe({ query: MarketTickerDocument, variables: { symbols: ['IRON'] } }));
     await listening(app, 'streamEvent', 'market');
 
-    // The publisher runs up to `lead` events ahead of what was received, so it
-    // keeps publishing while the client is cut off and after it is back.
     const prices = priceSeries(60);
-    const lead = 8;
-    let received = 0;
-    let wake = () => {};
-    const publishing = (async () => {
-      for (const [i, price] of prices.entries()) {
-        while (i - received > lead) await new Promise<void>((resolve) => (wake = resolve));
-        await gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'IRON', price } });
-      }
-    })();
-
-    const cutAfter = new Set([10, 25, 40]);
-    const cursorsBeforeCuts: string[] = [];
-    const events = [];
-    while (events.length < prices.length) {
-      const { data } = await ticks.next();
-      events.push(data!.stockTicked);
-      received = events.length;
-      wake();
-      if (cutAfter.has(events.length)) {
-        cursorsBeforeCuts.push(data!.stockTicked.cursor);
+    const { events, cursorsBeforeCuts } = await streamWithCuts({
+      ticks,
+      prices,
+      publish: (price) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'IRON', price } }),
+      cutAfter: [10, 25, 40],
+      async cut() {
         expect(proxy.dropConnections()).toBeGreaterThan(0);
         await realm.status.when('reconnecting');
-      }
-    }
-    await publishing;
+      },
+    });
 
     expect(events.map((e) => e.price)).toEqual(prices);
     const logged = await app.services.events.read('market', 0);
@@ -121,7 +101,7 @@ describe('client: credentials', () => {
     await realm.switchUser(bob);
     await realm.status.when('connected');
     expect(statuses).toContain('reconnecting');
-    const bobId = (await meNamed('bob')).id;
+    const bobId = (await meNamed('bob')).id!;
 
     // The live subscription was resubscribed as bob: his trade reaches it.
     await listening(app, 'portfolioChanged', bobId);

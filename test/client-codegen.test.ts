@@ -34,7 +34,7 @@ const fixture = 'test/fixtures/typed-client/wrong-usage.ts';
 
 describe('client: generated code', () => {
   it('should match what `npm run codegen` generates from the schema and operations', async () => {
-    const outputs = await generate({ ...config, cwd: root, silent: true }, false);
+    const outputs: Array<{ filename: string; content: string }> = await generate({ ...config, cwd: root, silent: true }, false);
     const generatedDir = path.join(root, 'client/generated');
     const expected = Object.fromEntries(outputs.map((o) => [path.relative(generatedDir, path.resolve(root, o.filename)), o.content]));
     const committed = Object.fromEntries(readdirSync(generatedDir).map((f) => [f, readFileSync(path.join(generatedDir, f), 'utf8')]));

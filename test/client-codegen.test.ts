@@ -48,6 +48,15 @@ describe('client: generated code', () => {
     expect(errors.filter((e) => e.file !== fixture)).toEqual([]);
   });
 
+  it('should show in docs/client.md exactly the example files', () => {
+    const doc = readFileSync(path.join(root, 'docs/client.md'), 'utf8');
+    const snippets = [...doc.matchAll(/```tsx?\n(.*?)```/gs)].map(([, code]) => code);
+    for (const file of ['client/examples/react-example.tsx', 'client/examples/node-bot.ts']) {
+      const source = readFileSync(path.join(root, file), 'utf8');
+      expect(snippets, file).toContain(source.slice(source.indexOf('import ')));
+    }
+  });
+
   it('should reject wrong uses of the typed documents at compile time, exactly where they are', async () => {
     const marked = readFileSync(path.join(root, fixture), 'utf8')
       .split('\n')

@@ -69,7 +69,11 @@ export interface RealmcastClientOptions {
   retryDelayMs?: number;
   /** Upper bound of the reconnect delay. @default 15_000 // 15 seconds */
   maxRetryDelayMs?: number;
-  /** Client ping interval on the WebSocket, to notice dead connections. @default 10_000 // 10 seconds */
+  /**
+   * Ping interval on the WebSocket. A connection that does not answer a ping
+   * within the same time is dropped and re-established (subscriptions resume).
+   * @default 10_000 // 10 seconds
+   */
   keepAliveMs?: number;
   /**
    * Switch subscriptions to Server-Sent Events when WebSockets cannot be

@@ -90,6 +90,8 @@ interface Socket {
   retired: boolean;
   /** Cancels pending retry waits when retired. */
   readonly abort: AbortController;
+  /** Drops the connection when our ping gets no pong in time. */
+  pongTimer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -165,7 +167,20 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
           socket.opened = true;
         },
         connected: () => onConnected(socket),
-        closed: (event) => onClosed(socket, event),
+        closed: (event) => {
+          clearTimeout(socket.pongTimer);
+          onClosed(socket, event);
+        },
+        // A connection can die without a close (a laptop sleeps, a NAT forgets it):
+        // no pong within `keepAliveMs` of our ping means it is gone.
+        ping: (received) => {
+          if (received) return;
+          clearTimeout(socket.pongTimer);
+          socket.pongTimer = setTimeout(() => socket.client.terminate(), keepAliveMs);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(socket.pongTimer);
+        },
       },
     });
     return socket;
@@ -175,6 +190,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     if (!socket || socket.retired) return;
     socket.retired = true;
     socket.abort.abort();
+    clearTimeout(socket.pongTimer);
     if (socket === current) current = null;
     if (socket === probe) probe = null;
     // `dispose` waits for a connection attempt in flight; only an open socket is worth waiting for.
@@ -282,7 +298,11 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   const wsFacade: Pick<WsClient, 'subscribe'> = {
     subscribe(payload, sink: Sink<any>) {
       const socket = current;
-      if (!socket || disposed) {
+      if (disposed) {
+        queueMicrotask(() => sink.error(new Error('The Realmcast client is disposed.')));
+        return noop;
+      }
+      if (!socket) {
         // Only reachable in the instant of a switch: let the resume link route it again.
         queueMicrotask(() => sink.error(new TransportInterruptedError('no WebSocket right now')));
         return noop;
@@ -350,6 +370,10 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   const sseLink = new ApolloLink(
     (operation) =>
       new Observable((observer) => {
+        if (disposed) {
+          observer.error(new Error('The Realmcast client is disposed.'));
+          return;
+        }
         const payload = {
           query: print(operation.query),
           variables: operation.variables,

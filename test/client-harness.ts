@@ -87,6 +87,8 @@ export interface TestProxy {
   url: string;
   /** Destroys every open connection through the proxy, both sides; returns how many. */
   dropConnections(): number;
+  /** Stops forwarding on every open connection without closing it (a silently dead network path). */
+  freezeConnections(): void;
   /** Answer WebSocket upgrades with 403 (like a proxy that does not do WebSockets), or let them through. */
   refuseUpgrades(refuse: boolean): void;
   /** Upgrades refused so far. */
@@ -152,6 +154,12 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
   );
   return {
     url: `http://127.0.0.1:${port}${upstream.pathname}`,
+    freezeConnections() {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
     dropConnections() {
       const count = sockets.size;
       for (const socket of [...sockets]) socket.destroy();

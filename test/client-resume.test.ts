@@ -37,6 +37,23 @@ describe('client: resume across reconnects', () => {
     expect(ticks.received).toHaveLength(prices.length + 1);
   });
 
+  it('should notice a connection that silently stopped answering and resume on a new one', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url);
+    const realm = realmcastClient(proxy.url, { keepAliveMs: 100 });
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    const ticks = collect(realm.client.subscribe({ query: MarketTickerDocument, variables: { symbols: ['SHIP'] } }));
+    await listening(app, 'streamEvent', 'market');
+    await gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'SHIP', price: 66 } });
+    await ticks.next();
+
+    proxy.freezeConnections();
+    await gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'SHIP', price: 65 } });
+    await realm.status.when('reconnecting');
+    await realm.status.when('connected');
+    expect((await ticks.next()).data?.stockTicked.price).toBe(65);
+  });
+
   it('should resume from an initial `after` given by the application', async () => {
     const app = await startServer();
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });

@@ -139,4 +139,18 @@ describe('client: subscriptions over WebSocket', () => {
     expect(CombinedGraphQLErrors.is(error) && error.errors[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(resubscribed).toEqual([]);
   });
+
+  it('should complete live subscriptions on dispose and refuse new ones', async () => {
+    const app = await startServer();
+    const realm = realmcastClient(app.url);
+    const completed = new Promise<void>((resolve) =>
+      realm.client.subscribe({ query: WorldFeedDocument }).subscribe({ complete: () => resolve() }),
+    );
+    await listening(app, 'streamEvent', 'world');
+    await realm.dispose();
+    await completed;
+    expect(realm.status.get()).toBe('offline');
+    const { error } = await collect(realm.client.subscribe({ query: WorldFeedDocument })).next();
+    expect(error?.message).toMatch(/disposed/);
+  });
 });

@@ -44,13 +44,19 @@ export interface SubscriptionTransportOptions {
   wsUrl: string;
   /** WebSocket constructor; when undefined, subscriptions use SSE from the start. */
   webSocketImpl: unknown;
+  /** For SSE requests and the reachability check. */
   fetch: typeof fetch;
+  /** Read for every WebSocket connection and SSE request. */
   getToken: TokenGetter;
+  /** Reconnect delays (WebSocket retries and SSE re-requests). */
   backoff: BackoffOptions;
+  /** Ping interval; also how long a ping may go unanswered. */
   keepAliveMs: number;
+  /** See `RealmcastClientOptions` for these three. */
   sseFallback: boolean;
   fallbackAfterFailures: number;
   wsProbeIntervalMs: number;
+  /** Where the transport reports the connection status. */
   status: ConnectionStatusStore;
 }
 

@@ -88,6 +88,7 @@ export function decide(situation: Situation, rules: MarketMakerRules = {}): Deci
 }
 
 export interface MarketMakerOptions extends MarketMakerRules {
+  /** The client to trade with; its token must allow trading (the bot does not dispose it). */
   realm: RealmcastClient;
   /** Stocks to trade. @default undefined (all) */
   symbols?: string[];

@@ -51,6 +51,7 @@ export interface RelaySource<E = any> {
 }
 
 export interface RelayOptions {
+  /** The client to subscribe with (the relay does not dispose it). */
   realm: RealmcastClient;
   /** URL the messages are POSTed to as `{ text }`. */
   webhookUrl: string;
@@ -70,6 +71,7 @@ export interface RelayOptions {
   requestTimeoutMs?: number;
   /** Extra sources (e.g. game turn results). @default [] */
   sources?: RelaySource[];
+  /** Fetch implementation for the webhook. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** @default log (timestamped stdout) */
   logger?: (message: string) => void;

@@ -1,0 +1,130 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.AnnounceWorldEventDocument,
+    "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}": typeof types.FactionInfluenceDocument,
+    "query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}": typeof types.FactionsDocument,
+    "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": typeof types.MarketTickerDocument,
+    "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": typeof types.MeDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": typeof types.PlaceOrderDocument,
+    "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioChangedDocument,
+    "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioDocument,
+    "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": typeof types.SetStockPriceDocument,
+    "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": typeof types.ShiftFactionInfluenceDocument,
+    "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": typeof types.SignInDocument,
+    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.StockDocument,
+    "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": typeof types.StocksDocument,
+    "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldEventsDocument,
+    "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldFeedDocument,
+};
+const documents: Documents = {
+    "mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.AnnounceWorldEventDocument,
+    "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}": types.FactionInfluenceDocument,
+    "query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}": types.FactionsDocument,
+    "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": types.MarketTickerDocument,
+    "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": types.MeDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": types.PlaceOrderDocument,
+    "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioChangedDocument,
+    "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioDocument,
+    "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": types.SetStockPriceDocument,
+    "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": types.ShiftFactionInfluenceDocument,
+    "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": types.SignInDocument,
+    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.StockDocument,
+    "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": types.StocksDocument,
+    "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldEventsDocument,
+    "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldFeedDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"): (typeof documents)["mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}"): (typeof documents)["subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}"): (typeof documents)["query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}"): (typeof documents)["subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    name\n    role\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    name\n    role\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}"): (typeof documents)["mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"): (typeof documents)["subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"): (typeof documents)["query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}"): (typeof documents)["mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}"): (typeof documents)["mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}"): (typeof documents)["mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"): (typeof documents)["query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"): (typeof documents)["query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"): (typeof documents)["query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"): (typeof documents)["subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

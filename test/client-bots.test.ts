@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decide, createMarketMaker } from '../client/bots/market-maker.js';
+import { createRelay } from '../client/bots/relay.js';
+import { formatTick } from '../client/bots/ticker.js';
+import { AnnounceWorldEventDocument, SetStockPriceDocument, ShiftFactionInfluenceDocument } from '../client/generated/graphql.js';
+import { realmcastClient } from './client-harness.js';
+import { listening, onTeardown, startServer, tempDataDir } from './harness.js';
+
+interface Post {
+  text: string;
+  key: string | undefined;
+  status: number;
+}
+
+/** A chat webhook stand-in: records every POST; answers with `statuses` in turn, then 200. */
+async function startReceiver(statuses: number[] = []) {
+  const posts: Post[] = [];
+  const waiters = new Set<() => void>();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const status = statuses.shift() ?? 200;
+      posts.push({ text: JSON.parse(body).text, key: req.headers['idempotency-key'] as string | undefined, status });
+      res.writeHead(status).end();
+      for (const wake of [...waiters]) wake();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTeardown(() => new Promise((resolve) => server.close(resolve)));
+  const delivered = () => posts.filter((p) => p.status === 200).map((p) => p.text);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    posts,
+    delivered,
+    /** Resolves once `count` posts were accepted. */
+    until: (count: number) =>
+      new Promise<string[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${delivered().length} of ${count} posts: ${delivered().join(' | ')}`)), 10_000);
+        const check = () => {
+          if (delivered().length < count) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(delivered());
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+describe('relay bot', () => {
+  it('should post chosen events, retry a failed post, and neither lose nor repeat posts across a restart', async () => {
+    const app = await startServer();
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    const announce = (message: string, kind?: string) => gm.client.mutate({ mutation: AnnounceWorldEventDocument, variables: { message, kind } });
+    const setPrice = (price: number) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'IRON', price } });
+    const receiver = await startReceiver([500]);
+    const stateFile = path.join(tempDataDir(), 'relay', 'state.json');
+    const startRelay = async () => {
+      const relay = createRelay({
+        realm: realmcastClient(app.url),
+        webhookUrl: receiver.url,
+        stateFile,
+        worldKinds: ['announcement'],
+        priceMoveThreshold: 5,
+        retryDelayMs: 10,
+        logger: () => {},
+      });
+      await relay.start();
+      return relay;
+    };
+
+    const first = await startRelay();
+    await Promise.all([listening(app, 'streamEvent', 'world'), listening(app, 'streamEvent', 'market')]);
+    await announce('Gates open');
+    await announce('Not for chat', 'other');
+    await setPrice(44); // +3.5% from 42.50: below the threshold
+    await setPrice(45); // +5.9% from the last reported 42.50
+    expect(await receiver.until(2)).toEqual(['[INFO] Gates open', '📈 IRON 42.50 → 45.00 (+5.9%)']);
+    // The first attempt got a 500 and was retried with the same idempotency key.
+    expect(receiver.posts[0]).toMatchObject({ text: '[INFO] Gates open', status: 500 });
+    expect(receiver.posts[1]).toMatchObject({ text: '[INFO] Gates open', status: 200, key: receiver.posts[0]!.key });
+    await first.stop();
+    expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toMatchObject({ cursors: { world: expect.any(String), market: expect.any(String) }, reportedPrices: { IRON: 45 } });
+
+    // While the relay is down:
+    await announce('While you were away');
+    await setPrice(40); // -11.1% from 45
+
+    await startRelay();
+    const replayed = await receiver.until(4);
+    expect(replayed.slice(2).sort()).toEqual(['[INFO] While you were away', '📉 IRON 45.00 → 40.00 (-11.1%)'].sort());
+    await announce('Welcome back');
+    await setPrice(50); // +25% from 40
+    const all = await receiver.until(6);
+    expect(all.slice(4).sort()).toEqual(['[INFO] Welcome back', '📈 IRON 40.00 → 50.00 (+25.0%)'].sort());
+    expect(new Set(all).size).toBe(all.length);
+    expect(receiver.posts).toHaveLength(7); // six messages, one retry
+  });
+});
+
+describe('market-maker bot', () => {
+  it('should buy a dip and sell the rally with a BOT token scoped to trade', async () => {
+    const app = await startServer();
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    const setPrice = (price: number) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'IRON', price } });
+    const lines: string[] = [];
+    const waiters = new Set<() => void>();
+    const logged = (pattern: RegExp) =>
+      new Promise<string>((resolve) => {
+        const check = () => {
+          const line = lines.find((l) => pattern.test(l));
+          if (!line) return;
+          waiters.delete(check);
+          resolve(line);
+        };
+        waiters.add(check);
+        check();
+      });
+    const bot = createMarketMaker({
+      realm: realmcastClient(app.url, { token: await app.token('BOT', 'maker', ['trade']) }),
+      symbols: ['IRON'],
+      lot: 10,
+      dipPercent: 2,
+      rallyPercent: 2,
+      cooldownMs: 0,
+      logger: (line) => {
+        lines.push(line);
+        for (const wake of [...waiters]) wake();
+      },
+    });
+    await bot.start();
+    onTeardown(() => bot.stop());
+    await listening(app, 'streamEvent', 'market');
+
+    await setPrice(41); // -3.5% from 42.50
+    expect(await logged(/^BUY/)).toMatch(/^BUY 10 IRON @ 41\.00 \(dip/);
+    await setPrice(42); // +2.4% over the cost of 41
+    expect(await logged(/^SELL/)).toMatch(/^SELL 10 IRON @ 42\.00 \(rally/);
+    await gm.client.mutate({ mutation: ShiftFactionInfluenceDocument, variables: { factionId: 'crown', delta: -15, reason: 'scandal' } });
+    expect(await logged(/no buying/)).toMatch(/The Crown -15 \(scandal\)/);
+  });
+
+  it('should buy dips and sell rallies within its limits', () => {
+    const flat = { price: 100, reference: 100, position: { quantity: 0, averageCost: 0 }, cash: 10_000, cautious: false };
+    expect(decide(flat)).toBeNull();
+    expect(decide({ ...flat, price: 97 })).toMatchObject({ side: 'BUY', quantity: 10 });
+    expect(decide({ ...flat, price: 97, cautious: true })).toBeNull();
+    expect(decide({ ...flat, price: 97, position: { quantity: 100, averageCost: 100 } })).toBeNull(); // at the position limit
+    expect(decide({ ...flat, price: 97, position: { quantity: 95, averageCost: 100 } }, { maxPosition: 100 })).toMatchObject({ side: 'BUY', quantity: 5 });
+    expect(decide({ ...flat, price: 97, cash: 1_500 }, { minCash: 1_000 })).toMatchObject({ side: 'BUY', quantity: 5 });
+    expect(decide({ ...flat, price: 97, cash: 1_050 }, { minCash: 1_000 })).toBeNull();
+    expect(decide({ ...flat, price: 103, position: { quantity: 4, averageCost: 100 } })).toMatchObject({ side: 'SELL', quantity: 4 });
+  });
+});
+
+describe('ticker', () => {
+  it('should color a rise green, a fall red, and print plain text without colors', () => {
+    const tick = { cursor: 'c', symbol: 'IRON', price: 43, change: 0.5, changePercent: 1.18, at: '2026-01-31T12:00:00.000Z' };
+    expect(formatTick(tick, 42, true)).toContain('\x1b[32m');
+    expect(formatTick(tick, 44, true)).toContain('\x1b[31m');
+    expect(formatTick(tick, 42, false)).toBe('12:00:00  IRON         43.00 ▲    +1.00  session +0.50 (+1.18%)');
+  });
+});

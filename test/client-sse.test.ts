@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { MarketTickerDocument, SetStockPriceDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../client/generated/graphql.js';
+import type { ConnectionStatus, ResubscribeEvent } from '../client/index.js';
+import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from './client-harness.js';
+import { listening, startServer } from './harness.js';
+
+describe('client: SSE fallback', () => {
+  it('should move subscriptions to SSE by itself when a proxy refuses the WebSocket upgrade', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const statuses: ConnectionStatus[] = [];
+    const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000 });
+    realm.status.subscribe((status) => statuses.push(status));
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    // Subscribed while the WebSocket is still being tried: it must move over by itself.
+    const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+
+    await realm.status.when('fallback-sse');
+    expect(proxy.refusedUpgrades).toBeGreaterThanOrEqual(3);
+    await listening(app, 'streamEvent', 'world');
+    await gm.client.mutate({ mutation: AnnounceWorldEventDocument, variables: { message: 'Carried by SSE' } });
+    expect((await feed.next()).data?.worldEvents).toMatchObject({ kind: 'announcement', message: 'Carried by SSE' });
+    expect(statuses).not.toContain('connected');
+    expect(statuses.at(-1)).toBe('fallback-sse');
+  });
+
+  it('should resume over SSE across cut streams with nothing lost or repeated', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const resumed: ResubscribeEvent[] = [];
+    const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000, onResubscribe: (event) => resumed.push(event) });
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    await realm.status.when('fallback-sse');
+    const ticks = collect(realm.client.subscribe({ query: MarketTickerDocument, variables: { symbols: ['SPICE'] } }));
+    await listening(app, 'streamEvent', 'market');
+
+    const prices = priceSeries(40, 100);
+    const { events, cursorsBeforeCuts } = await streamWithCuts({
+      ticks,
+      prices,
+      publish: (price) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'SPICE', price } }),
+      cutAfter: [8, 20, 30],
+      cut: () => expect(proxy.dropConnections()).toBeGreaterThan(0),
+    });
+
+    expect(events.map((e) => e.price)).toEqual(prices);
+    expect(new Set(events.map((e) => e.cursor)).size).toBe(prices.length);
+    expect(resumed.map((r) => r.after)).toEqual(cursorsBeforeCuts);
+    expect(realm.status.get()).toBe('fallback-sse');
+  });
+
+  it('should switch back to the WebSocket once a probe gets through, without losing events', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 50 });
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    await realm.status.when('fallback-sse');
+    const ticks = collect(realm.client.subscribe({ query: MarketTickerDocument, variables: { symbols: ['AETH'] } }));
+    await listening(app, 'streamEvent', 'market');
+
+    const prices = priceSeries(30, 300);
+    const { events } = await streamWithCuts({
+      ticks,
+      prices,
+      publish: (price) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'AETH', price } }),
+      cutAfter: [10],
+      async cut() {
+        proxy.refuseUpgrades(false);
+        await realm.status.when('connected');
+      },
+    });
+
+    expect(events.map((e) => e.price)).toEqual(prices);
+    expect(realm.status.get()).toBe('connected');
+  });
+
+  it('should say offline while the server is down, and reconnect when it is back', async () => {
+    const app = await startServer();
+    const realm = realmcastClient(app.url);
+    await realm.status.when('connected');
+    await app.dispose();
+    expect(await realm.status.when('offline')).toBe('offline');
+    // Same port and data: the client's URL works again.
+    await startServer({ port: app.port, dataDir: app.dataDir });
+    expect(await realm.status.when('connected')).toBe('connected');
+  });
+});

@@ -21,6 +21,12 @@ export interface AppOptions {
   jwtSecret?: string;
   /** Market simulator period in milliseconds; `0` switches it off. @default 1_000 // 1 second */
   marketTickMs?: number;
+  /**
+   * With Redis: how long the simulator leader's lease lasts without renewal,
+   * i.e. the longest the market stands still after the leader dies. The
+   * holder renews it every third of this. @default 10_000 // 10 seconds
+   */
+  leaderLeaseMs?: number;
   /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
   presenceGraceMs?: number;
   /** Whether `signIn(name)` hands out guest tokens. @default true, false when NODE_ENV=production */
@@ -50,6 +56,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     dataDir = './data',
     redisPrefix = 'realmcast:',
     marketTickMs = 1_000,
+    leaderLeaseMs = 10_000,
     presenceGraceMs = 5_000,
     production = false,
     guestSignIn = !production,
@@ -63,7 +70,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     jwtSecret,
   } = options;
   return {
-    port, host, dataDir, redisPrefix, marketTickMs, presenceGraceMs, production, guestSignIn,
+    port, host, dataDir, redisPrefix, marketTickMs, leaderLeaseMs, presenceGraceMs, production, guestSignIn,
     portfolioCoalesceMs, eventRetentionMs, eventRetentionMinimum, keepAliveMs, logLevel,
     databaseUrl, redisUrl, jwtSecret,
   };
@@ -81,6 +88,7 @@ const environmentSchema = z.object({
   REDIS_PREFIX: z.string().optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MARKET_TICK_MS: millis.optional(),
+  LEADER_LEASE_MS: z.coerce.number().int().min(300).optional(),
   PRESENCE_GRACE_MS: millis.optional(),
   GUEST_SIGNIN: boolean.optional(),
   PORTFOLIO_COALESCE_MS: millis.optional(),
@@ -113,6 +121,7 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ap
     redisPrefix: e.REDIS_PREFIX,
     jwtSecret: e.JWT_SECRET,
     marketTickMs: e.MARKET_TICK_MS,
+    leaderLeaseMs: e.LEADER_LEASE_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
     guestSignIn: e.GUEST_SIGNIN,
     portfolioCoalesceMs: e.PORTFOLIO_COALESCE_MS,

@@ -70,7 +70,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   // Step down this long before the lease we last renewed expires in Redis.
   const marginMs = Math.min(500, Math.floor(ttlMs / 10));
   const redis = new Redis(url, {
-    connectionName: 'realmcast-leader-lease',
+    connectionName: `realmcast-${hostname()}-${process.pid}-lease`,
     retryStrategy: reconnectDelay,
     enableOfflineQueue: false,
     commandTimeout: periodMs,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
@@ -9,6 +10,11 @@ export interface RedisPubSubOptions {
   /** Prefix of every channel, so worlds can share one Redis. @default '' */
   prefix?: string;
   logger: Logger;
+  /**
+   * Names the two connections `<name>-publisher` and `<name>-subscriber`, so
+   * operators (and tests) can find them in `CLIENT LIST`. @default `realmcast-${hostname}-${pid}`
+   */
+  connectionName?: string;
   /** How long start waits for Redis to answer before it fails. @default 10_000 // 10 seconds */
   connectTimeoutMs?: number;
   /**
@@ -46,17 +52,24 @@ export const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 2_000
  * answer within `connectTimeoutMs`.
  */
 export async function createRedisPubSub(options: RedisPubSubOptions): Promise<RealmPubSub> {
-  const { url, prefix = '', logger, connectTimeoutMs = 10_000, publishTimeoutMs = 2_000 } = options;
+  const {
+    url,
+    prefix = '',
+    logger,
+    connectionName = `realmcast-${hostname()}-${process.pid}`,
+    connectTimeoutMs = 10_000,
+    publishTimeoutMs = 2_000,
+  } = options;
   const common: RedisOptions = { retryStrategy: reconnectDelay, lazyConnect: true };
   const publisher = new Redis(url, {
     ...common,
-    connectionName: 'realmcast-publisher',
+    connectionName: `${connectionName}-publisher`,
     enableOfflineQueue: false,
     commandTimeout: publishTimeoutMs,
   });
   const subscriber = new Redis(url, {
     ...common,
-    connectionName: 'realmcast-subscriber',
+    connectionName: `${connectionName}-subscriber`,
     // Keep (un)subscribes queued across any outage: RedisPubSub does not
     // handle their rejections, and they must reach Redis once it is back.
     maxRetriesPerRequest: null,

@@ -117,10 +117,13 @@ function openPostgresPool(connectionString: string, onConnectionError: (error: E
     connectionTimeoutMillis: 5_000,
     types: pgTypes,
   });
-  // An idle connection that dies (server restart, network) is dropped by the
-  // pool and replaced on next use; without a listener the error would crash
-  // the process.
-  pool.on('error', onConnectionError);
+  // A connection that dies (server restart, network) emits 'error' on its
+  // client, whether idle in the pool or inside a transaction; without a
+  // listener that would crash the process. The query in flight fails on its
+  // own (the transaction is rolled back by the server), and the pool drops the
+  // broken client and opens a new one on next use.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('error', () => {}); // the same error, re-emitted for idle clients: reported above
   return pool;
 }
 

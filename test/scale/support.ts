@@ -199,7 +199,6 @@ export async function spawnInstance(name: string, env: Record<string, string>): 
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NODE_ENV: 'development',
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: tempDataDir(),
@@ -231,7 +230,10 @@ export async function spawnInstance(name: string, env: Record<string, string>): 
       if (process.env.TEST_LOG_LEVEL) process.stdout.write(`[${name}] ${text}\n`);
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    if (process.env.TEST_LOG_LEVEL) process.stderr.write(`[${name}:stderr] ${chunk}`);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   onTeardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
+import { withTimeout } from './timeout.js';
 
 export interface App {
   /** Base URL of the GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
@@ -119,10 +120,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       useReadinessCheck({
         endpoint: '/ready',
         check: async ({ fetchAPI }) => {
-          const failures = await Promise.all([
-            store.ping().then(() => null, () => 'store unreachable'),
-            pubsub.ping().then(() => null, () => 'pub/sub unreachable'),
-          ]);
+          const answers = (check: Promise<void>, problem: string) =>
+            withTimeout(check, 2_000, () => new Error('timed out')).then(() => null, () => problem);
+          const failures = await Promise.all([answers(store.ping(), 'store unreachable'), answers(pubsub.ping(), 'pub/sub unreachable')]);
           const problems = failures.filter(Boolean);
           return problems.length ? new fetchAPI.Response(`not ready: ${problems.join(', ')}`, { status: 503 }) : true;
         },

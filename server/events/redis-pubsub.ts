@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { withTimeout } from '../timeout.js';
 import { createRealmPubSub, type RealmPubSub } from './pubsub.js';
 
 export interface RedisPubSubOptions {
@@ -210,15 +211,4 @@ export function redactUrl(url: string): string {
   } catch {
     return 'redis://(unparsable URL)';
   }
-}
-
-/** Races `promise` against a timer that rejects with `error()`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(error()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

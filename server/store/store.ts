@@ -112,9 +112,10 @@ function openPostgresPool(connectionString: string, onConnectionError: (error: E
   const pool = new pg.Pool({
     connectionString,
     max: 10,
-    // Fail a query after 5 s instead of waiting forever for an unreachable
-    // server; the error reaches the client masked and /ready turns 503.
-    connectionTimeoutMillis: 5_000,
+    // Give up on a connection (new, or waiting for a free one) after 10 s
+    // instead of hanging on a server that does not answer; the request fails
+    // masked. (A refused connection fails at once anyway.)
+    connectionTimeoutMillis: 10_000,
     types: pgTypes,
   });
   // A connection that dies (server restart, network) emits 'error' on its

@@ -32,9 +32,8 @@ describe.skipIf(!available)('three instances on one Redis and one PostgreSQL', (
     db = await createTestDatabase();
     prefix = testRedisPrefix();
     // Started together on a fresh database: they race to migrate and seed.
-    [a, b, c] = await Promise.all(
-      ['A', 'B', 'C'].map((name) => spawnInstance(name, { DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_PREFIX: prefix })),
-    );
+    const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
+    [a, b, c] = await Promise.all([spawnInstance('A', env), spawnInstance('B', env), spawnInstance('C', env)]);
     gm = (await signToken('GAME_MASTER')).token;
   });
 

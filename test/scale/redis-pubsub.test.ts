@@ -4,26 +4,28 @@ import type { RealmPubSub } from '../../server/events/pubsub.js';
 import { createRedisPubSub, deserializePayload, serializePayload } from '../../server/events/redis-pubsub.js';
 import type { StreamEvent } from '../../server/events/topics.js';
 import { onTeardown } from '../harness.js';
-import { eventually, randomSuffix, redisClient, redisUrl, servicesAvailable, subscriberCount, testRedisPrefix } from './support.js';
+import { eventually, randomSuffix, redisClient, redisUrl, servicesAvailable, startPrivateRedis, subscriberCount, testRedisPrefix } from './support.js';
 
 const available = await servicesAvailable({ redis: true });
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 /** A Redis-backed pub/sub, like one app instance's; disposed after the file. */
-async function instancePubSub(prefix: string, connectionName = `rc-test-${randomSuffix()}`) {
-  const pubsub = await createRedisPubSub({ url: redisUrl, prefix, logger, connectionName });
+async function instancePubSub(prefix: string, url = redisUrl) {
+  const connectionName = `rc-test-${randomSuffix()}`;
+  const pubsub = await createRedisPubSub({ url, prefix, logger, connectionName });
   onTeardown(() => pubsub.dispose());
   return Object.assign(pubsub, { connectionName });
 }
 
-/** Resolves with the next payload `pubsub` delivers on `stream`. */
-function nextEvent(pubsub: RealmPubSub, stream: string): Promise<StreamEvent> {
-  return new Promise((resolve) => {
-    const off = pubsub.subscribe('streamEvent', stream, (event) => {
-      void off.then((stop) => stop());
-      resolve(event);
-    });
+/** Subscribes to `stream`; once active, resolves with `received`, the next payload delivered there. */
+async function nextEvent(pubsub: RealmPubSub, stream: string): Promise<{ received: Promise<StreamEvent> }> {
+  let resolve!: (event: StreamEvent) => void;
+  const received = new Promise<StreamEvent>((r) => (resolve = r));
+  const stop = await pubsub.subscribe('streamEvent', stream, (event) => {
+    stop();
+    resolve(event);
   });
+  return { received }; // wrapped: an async function would flatten a returned promise
 }
 
 const event = (stream: string, seq: number, message: string): StreamEvent => ({
@@ -103,26 +105,27 @@ describe.skipIf(!available)('Redis pub/sub engine', () => {
     await redis.client('KILL', 'ID', id!);
     await reconnected;
     // Resubscribed: a publish from the other instance arrives again.
-    const received = nextEvent(a, 'world');
+    const { received } = await nextEvent(a, 'world');
     await b.publish('streamEvent', 'world', event('world', 1, 'after the reconnect'));
     expect((await received).payload).toMatchObject({ message: 'after the reconnect' });
     await a.ping();
   });
 
-  it('should fail a publish at once instead of queueing it while Redis is away', async () => {
-    const prefix = testRedisPrefix();
-    const redis = redisClient();
-    const a = await instancePubSub(prefix);
-    const clients = (await redis.client('LIST')) as string;
-    const id = clients.split('\n').find((line) => line.includes(` name=${a.connectionName}-publisher `))?.match(/^id=(\d+)/)?.[1];
+  it('should fail a publish at once instead of queueing it while Redis is away, and publish again once it is back', async () => {
+    const privateRedis = await startPrivateRedis(); // stopped and started: never the shared one
+    const a = await instancePubSub('outage:', privateRedis.url);
+    await privateRedis.stop();
+    await eventually(() => a.ping().then(() => false, () => true), '/ready-style ping to fail');
+    const started = Date.now();
+    await expect(a.publish('streamEvent', 'world', event('world', 1, 'lost'))).rejects.toThrow(/writeable/);
+    expect(Date.now() - started).toBeLessThan(200);
+
     const reconnected = new Promise<void>((resolve) => a.onReconnect(resolve));
-    await redis.client('KILL', 'ID', id!);
-    // Right after the kill the publisher is reconnecting: publish and ping reject (no offline queue)…
-    await eventually(() => a.ping().then(() => false, () => true), 'ping to fail', 2_000, 1);
-    await expect(a.publish('streamEvent', 'world', event('world', 1, 'lost'))).rejects.toThrow();
-    // …and work again once it is back.
-    await reconnected;
-    await a.ping();
+    await privateRedis.start();
+    await reconnected; // the first of its two connections is back…
+    await eventually(() => a.ping().then(() => true), 'both connections back');
+    const { received } = await nextEvent(a, 'world');
     await a.publish('streamEvent', 'world', event('world', 2, 'delivered'));
+    expect((await received).payload).toMatchObject({ message: 'delivered' });
   });
 });

@@ -112,6 +112,8 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ap
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  // A secret generated into one instance's DATA_DIR would not verify the others' tokens.
+  if (e.REDIS_URL && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required with REDIS_URL (every instance must share it)');
   return {
     port: e.PORT,
     host: e.HOST,

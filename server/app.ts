@@ -18,10 +18,10 @@ import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { createLogger, type Logger } from './logger.js';
+import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
-import { withTimeout } from './timeout.js';
 
 export interface App {
   /** Base URL of the GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
@@ -119,13 +119,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       useOperationLogging(logger),
       useReadinessCheck({
         endpoint: '/ready',
-        check: async ({ fetchAPI }) => {
-          const answers = (check: Promise<void>, problem: string) =>
-            withTimeout(check, 2_000, () => new Error('timed out')).then(() => null, () => problem);
-          const failures = await Promise.all([answers(store.ping(), 'store unreachable'), answers(pubsub.ping(), 'pub/sub unreachable')]);
-          const problems = failures.filter(Boolean);
-          return problems.length ? new fetchAPI.Response(`not ready: ${problems.join(', ')}`, { status: 503 }) : true;
-        },
+        check: readinessCheck({ store, pubsub }),
       }),
       usePrometheus({ endpoint: '/metrics', registry: new Registry() }),
     ],

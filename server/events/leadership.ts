@@ -67,8 +67,9 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     lead,
   } = options;
   const periodMs = Math.max(100, Math.floor(ttlMs / 3));
-  // Step down this long before the lease we last renewed expires in Redis.
-  const marginMs = Math.min(500, Math.floor(ttlMs / 10));
+  // Step down this long before the lease we last renewed expires in Redis
+  // (headroom for a late timer on a busy event loop).
+  const marginMs = Math.min(1_000, Math.floor(ttlMs / 5));
   const redis = new Redis(url, {
     connectionName: `realmcast-${hostname()}-${process.pid}-lease`,
     retryStrategy: reconnectDelay,

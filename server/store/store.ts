@@ -22,7 +22,9 @@ export interface Store {
   /**
    * Runs `work` in one transaction: all of it commits or none of it does.
    * On SQLite all transactions are serialized by the single connection; on
-   * PostgreSQL they run concurrently and use {@link Store.lockForUpdate}.
+   * PostgreSQL they run concurrently and use {@link Store.lockForUpdate}, and
+   * one aborted as a deadlock victim runs again (up to 3 times in all), so
+   * `work` must have no effects outside `tx`.
    */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Adds `FOR UPDATE` where the dialect has row locks (SQLite serializes writers). */

@@ -15,8 +15,11 @@ import { createDashboardHandler } from './dashboard.js';
 import { createMarketSimulator } from './domain/market.js';
 import { seedWorld } from './domain/seed.js';
 import { createEventLog } from './events/event-log.js';
+import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
+import { createRedisPubSub } from './events/redis-pubsub.js';
 import { createLogger, type Logger } from './logger.js';
+import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
@@ -65,15 +68,23 @@ subscription LiveTicks {
 export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const config = resolveOptions(options);
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await createStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir });
-  const pubsub = createRealmPubSub({ prefix: config.redisPrefix });
+  const onConnectionError = (error: Error) => logger.warn({ err: error }, 'database connection lost');
+  const store = await createStore(
+    config.databaseUrl ? { databaseUrl: config.databaseUrl, onConnectionError } : { dataDir: config.dataDir },
+  );
+  const pubsub = config.redisUrl
+    ? await createRedisPubSub({ url: config.redisUrl, prefix: config.redisPrefix, logger })
+    : createRealmPubSub({ prefix: config.redisPrefix });
   const events = createEventLog({
     store,
     pubsub,
     logger,
     retention: { maxAgeMs: config.eventRetentionMs, keepNewest: config.eventRetentionMinimum },
   });
-  await events.transact((tx, append) => seedWorld(tx, append));
+  await events.transact(async (tx, append) => {
+    await store.lockExclusive(tx, 'seed'); // instances starting together seed one after the other: only the first finds it empty
+    return seedWorld(tx, append);
+  });
 
   const tokens = createTokenIssuer(loadOrCreateSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir }));
   const services = createServices({
@@ -113,10 +124,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       useOperationLogging(logger),
       useReadinessCheck({
         endpoint: '/ready',
-        check: async () => {
-          await store.ping();
-          return true;
-        },
+        check: readinessCheck({ store, pubsub }),
       }),
       usePrometheus({ endpoint: '/metrics', registry: new Registry() }),
     ],
@@ -187,12 +195,25 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}${graphqlPath}`;
 
-  const simulator = createMarketSimulator({
-    market: services.market,
-    events,
-    periodMs: config.marketTickMs,
-    onError: (error) => logger.error({ err: error }, 'market tick failed'),
-  });
+  const startSimulator = () =>
+    createMarketSimulator({
+      market: services.market,
+      events,
+      periodMs: config.marketTickMs,
+      onError: (error) => logger.error({ err: error }, 'market tick failed'),
+    });
+  // Scaled out, exactly one instance (the lease holder) moves the market.
+  const simulator =
+    config.redisUrl && config.marketTickMs > 0
+      ? createLeaderLease({
+          url: config.redisUrl,
+          key: `${config.redisPrefix}leader:market-simulator`,
+          name: 'market simulator',
+          ttlMs: config.leaderLeaseMs,
+          logger,
+          lead: startSimulator,
+        })
+      : startSimulator();
   const housekeeping = setInterval(() => {
     Promise.all([events.prune(), services.market.pruneHistory()])
       .then(([pruned]) => pruned && logger.info({ pruned }, 'event log pruned'))
@@ -200,7 +221,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   }, 60_000);
   housekeeping.unref();
 
-  logger.info({ url, store: store.dialect, marketTickMs: config.marketTickMs }, 'Realmcast listening');
+  logger.info({ url, store: store.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process', marketTickMs: config.marketTickMs }, 'Realmcast listening');
 
   let disposing: Promise<void> | undefined;
   return {

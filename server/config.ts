@@ -21,6 +21,12 @@ export interface AppOptions {
   jwtSecret?: string;
   /** Market simulator period in milliseconds; `0` switches it off. @default 1_000 // 1 second */
   marketTickMs?: number;
+  /**
+   * With Redis: how long the simulator leader's lease lasts without renewal,
+   * i.e. the longest the market stands still after the leader dies. The
+   * holder renews it every third of this. @default 10_000 // 10 seconds
+   */
+  leaderLeaseMs?: number;
   /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
   presenceGraceMs?: number;
   /** How long a typing indicator lasts without a new `setTyping(typing: true)`. @default 3_000 // 3 seconds */
@@ -52,6 +58,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     dataDir = './data',
     redisPrefix = 'realmcast:',
     marketTickMs = 1_000,
+    leaderLeaseMs = 10_000,
     presenceGraceMs = 5_000,
     typingTimeoutMs = 3_000,
     production = false,
@@ -66,7 +73,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     jwtSecret,
   } = options;
   return {
-    port, host, dataDir, redisPrefix, marketTickMs, presenceGraceMs, typingTimeoutMs, production, guestSignIn,
+    port, host, dataDir, redisPrefix, marketTickMs, leaderLeaseMs, presenceGraceMs, typingTimeoutMs, production, guestSignIn,
     portfolioCoalesceMs, eventRetentionMs, eventRetentionMinimum, keepAliveMs, logLevel,
     databaseUrl, redisUrl, jwtSecret,
   };
@@ -84,6 +91,7 @@ const environmentSchema = z.object({
   REDIS_PREFIX: z.string().optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MARKET_TICK_MS: millis.optional(),
+  LEADER_LEASE_MS: z.coerce.number().int().min(300).optional(),
   PRESENCE_GRACE_MS: millis.optional(),
   GUEST_SIGNIN: boolean.optional(),
   PORTFOLIO_COALESCE_MS: millis.optional(),
@@ -107,6 +115,8 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ap
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  // A secret generated into one instance's DATA_DIR would not verify the others' tokens.
+  if (e.REDIS_URL && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required with REDIS_URL (every instance must share it)');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -116,6 +126,7 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ap
     redisPrefix: e.REDIS_PREFIX,
     jwtSecret: e.JWT_SECRET,
     marketTickMs: e.MARKET_TICK_MS,
+    leaderLeaseMs: e.LEADER_LEASE_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
     guestSignIn: e.GUEST_SIGNIN,
     portfolioCoalesceMs: e.PORTFOLIO_COALESCE_MS,

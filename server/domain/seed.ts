@@ -21,9 +21,11 @@ export const seedFactions = [
 ] as const;
 
 /**
- * Seeds an empty world: stocks, factions and a welcome event. Idempotent and
- * safe when several instances start at once (it only inserts into empty
- * tables, inside the caller's transaction).
+ * Seeds an empty world: stocks, factions and a welcome event. Idempotent: it
+ * only inserts into empty tables, inside the caller's transaction. Safe when
+ * several instances start at once as long as the caller holds
+ * `store.lockExclusive(tx, 'seed')` (app.ts does), so a second instance waits
+ * for the first seed to commit and then finds the world seeded.
  */
 export async function seedWorld(tx: Tx, append: Append): Promise<boolean> {
   const existing = await tx.selectFrom('stocks').select('symbol').limit(1).executeTakeFirst();

@@ -87,25 +87,46 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     return row ? Number(row.lastSeq) : 0;
   };
 
+  // Newest stored entry per stream whose publish failed (pub/sub away). It is
+  // published again when pub/sub reconnects: a follower that receives it
+  // reads everything it missed before it from the log, so even a stream that
+  // goes quiet after an outage reaches every subscriber.
+  const unpublished = new Map<string, StreamEvent>();
   const publish = async (event: StreamEvent) => {
     try {
       await pubsub.publish('streamEvent', event.stream, event);
+      if (event.seq !== null && (unpublished.get(event.stream)?.seq ?? 0) <= event.seq) unpublished.delete(event.stream);
     } catch (error) {
       // The event is committed: a subscriber that misses this publish fills
       // the gap from the log on the next event of the stream (see `follow`).
       logger.error({ err: error, stream: event.stream, seq: event.seq }, 'publish failed');
+      if (event.seq !== null && (unpublished.get(event.stream)?.seq ?? 0) < event.seq) unpublished.set(event.stream, event);
     }
   };
+  pubsub.onReconnect(() => {
+    const pending = [...unpublished.values()];
+    if (pending.length) logger.info({ streams: pending.map((e) => e.stream) }, 'republishing after pub/sub reconnect');
+    for (const event of pending) void publish(event);
+  });
 
   return {
     async transact(work) {
       const appended: LogEntry[] = [];
       const result = await store.transaction(async (tx) => {
+        appended.length = 0; // the store may retry the whole transaction (deadlock on PostgreSQL)
         const append: Append = async (stream, type, payload) => {
-          // The upsert takes the stream row's lock until commit, so on
-          // PostgreSQL concurrent appenders to one stream queue here: sequence
-          // numbers are gapless and commit in order (seq N+1 cannot commit
-          // before seq N). SQLite serializes whole transactions anyway.
+          // Why sequences are gapless and commit-ordered, across instances:
+          // this upsert takes the `streams` row lock of the stream and holds it
+          // until the transaction ends. On PostgreSQL a second appender to the
+          // same stream (any instance) blocks here until the first commits or
+          // rolls back, then reads the row as it is then: after a commit it
+          // gets N+1, after a rollback the N that was given back. So seq N+1
+          // is only ever handed out once seq N is committed (or never was):
+          // no holes, and commit order equals seq order. A reader that sees
+          // N+1 can therefore always read 1..N from the log, which is how
+          // `follow` fills a gap when pub/sub delivers out of order or loses
+          // a message. Appenders to different streams do not wait on each
+          // other. SQLite serializes whole write transactions anyway.
           const { lastSeq } = await tx
             .insertInto('streams')
             .values({ stream, lastSeq: 1 })
@@ -174,6 +195,11 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
         const unsubscribe = await pubsub.subscribe('streamEvent', stream, (event) => {
           queue = queue.then(() => handleLive(event)).catch((error) => stop(error));
         });
+        // Events published while pub/sub was away are lost to us: once it is
+        // back (resubscribed), read whatever the log has beyond what we saw.
+        const stopResync = pubsub.onReconnect(() => {
+          queue = queue.then(async () => catchUp(await headOf(stream))).catch((error) => stop(error));
+        });
         onActive?.();
         try {
           if (afterSeq === undefined) last = await headOf(stream);
@@ -184,6 +210,7 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
           releaseQueue();
         }
         await stop;
+        stopResync();
         unsubscribe();
         onEnd?.();
       });

@@ -19,6 +19,15 @@ export interface RealmPubSub {
   listenerCount(topic: Topic, id: string): number;
   /** Calls `listener` whenever a local listener is added or removed; returns the remover. */
   onListenersChanged(listener: (topic: Topic, id: string, count: number) => void): () => void;
+  /**
+   * Calls `listener` each time the engine's connection to its broker comes
+   * back after a loss (for Redis: once the resubscriptions are acknowledged,
+   * or once the publisher is writable again). Messages published meanwhile
+   * were lost, so followers re-read the log then. Never called in-process.
+   */
+  onReconnect(listener: () => void): () => void;
+  /** Resolves when the broker answers (readiness); rejects while it is unreachable. */
+  ping(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -29,11 +38,21 @@ export interface PubSubOptions {
   prefix?: string;
   /** Closes the engine's connections on dispose. @default async () => {} */
   closeEngine?: () => Promise<void>;
+  /** Checks the broker answers. @default async () => {} (in-process: always) */
+  ping?: () => Promise<void>;
+  /** Registers a reconnect listener with the engine. @default none: an in-process engine never disconnects */
+  onReconnect?: (listener: () => void) => () => void;
 }
 
 /** Creates the typed pub/sub over an engine. */
 export function createRealmPubSub(options: PubSubOptions = {}): RealmPubSub {
-  const { engine = new PubSub(), prefix = '', closeEngine = async () => {} } = options;
+  const {
+    engine = new PubSub(),
+    prefix = '',
+    closeEngine = async () => {},
+    ping = async () => {},
+    onReconnect = () => () => {},
+  } = options;
   const channel = (topic: Topic, id: string) => `${prefix}${topic}:${id}`;
   const counts = new Map<string, number>();
   const watchers = new Set<(topic: Topic, id: string, count: number) => void>();
@@ -62,6 +81,8 @@ export function createRealmPubSub(options: PubSubOptions = {}): RealmPubSub {
       watchers.add(watcher);
       return () => watchers.delete(watcher);
     },
+    onReconnect,
+    ping,
     dispose: closeEngine,
   };
 }

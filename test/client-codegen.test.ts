@@ -51,8 +51,8 @@ describe('client: generated code', () => {
     expect(errors.filter((e) => e.file !== fixture)).toEqual([]);
   }, 60_000); // one tsc run: ~10 s alone, slower when test files run in parallel
 
-  it('should show in docs/client.md exactly the example files', () => {
-    const doc = readFileSync(path.join(root, 'docs/client.md'), 'utf8');
+  it('should show in README.md exactly the example files', () => {
+    const doc = readFileSync(path.join(root, 'README.md'), 'utf8');
     const snippets = [...doc.matchAll(/```tsx?\n(.*?)```/gs)].map(([, code]) => code);
     for (const file of ['client/examples/react-example.tsx', 'client/examples/node-bot.ts']) {
       const source = readFileSync(path.join(root, file), 'utf8');

@@ -6,7 +6,7 @@ import { Streams, type EventType, type LogEntry, type PlayerRef } from '../event
 import { apiError, badInput, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PresenceTracker, Release } from '../presence/tracker.js';
-import type { Db, Store, Tx } from '../store/store.js';
+import type { Database, Db, Store, Tx } from '../store/store.js';
 import type { Factions } from './factions.js';
 import type { Market } from './market.js';
 import { drawScenario, scenarioById, scenarioRef, tallyTurn, type Scenario, type ScenarioChoice } from './scenarios.js';
@@ -43,16 +43,7 @@ export const gameEventTypes = [
 export type GameEventType = (typeof gameEventTypes)[number];
 
 /** A row of the `games` table. */
-export interface GameRow {
-  code: string;
-  name: string;
-  status: string;
-  maxPlayers: number;
-  turnNumber: number;
-  hostId: string;
-  scenarioId: string | null;
-  createdAt: string;
-}
+export type GameRow = Database['games'];
 
 /** A player of a game as the API shows them. */
 export interface GamePlayerView {

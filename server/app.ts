@@ -19,6 +19,7 @@ import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { createLogger, type Logger } from './logger.js';
+import { createRedisPresenceTracker } from './presence/redis.js';
 import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
@@ -97,6 +98,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     portfolioCoalesceMs: config.portfolioCoalesceMs,
     presenceGraceMs: config.presenceGraceMs,
     typingTimeoutMs: config.typingTimeoutMs,
+    // Scaled out, presence lives in Redis so every instance sees every connection.
+    presenceTracker: config.redisUrl
+      ? (hooks) =>
+          createRedisPresenceTracker({
+            ...hooks,
+            redis: config.redisUrl!,
+            prefix: config.redisPrefix,
+            graceMs: config.presenceGraceMs,
+            ttlMs: config.presenceTtlMs,
+            sweepIntervalMs: config.presenceSweepMs,
+          })
+      : undefined,
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);

@@ -235,14 +235,20 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     onError,
   } = options;
   const renewEveryMs = Math.max(50, Math.floor(ttlMs / 3));
+  const commandTimeoutMs = Math.max(1_000, renewEveryMs);
   const ownsConnection = typeof target === 'string';
   const redis =
     typeof target === 'string'
       ? new Redis(target, {
           connectionName: `realmcast-${hostname()}-${process.pid}-presence`,
           retryStrategy: reconnectDelay,
-          // A command waits for the connection at most this long; the next renewal repairs what failed.
-          commandTimeout: Math.max(1_000, renewEveryMs),
+          // Fail fast, never late: a script that timed out or waited out an
+          // outage in a queue must not run afterwards, when nobody hears its
+          // verdict (a transition decided then would never be emitted).
+          // Whatever fails is repaired by the renewal when Redis is back.
+          enableOfflineQueue: false,
+          autoResendUnfulfilledCommands: false,
+          commandTimeout: commandTimeoutMs,
         })
       : target;
   if (ownsConnection) redis.on('error', () => {}); // reported per command; ioredis keeps reconnecting
@@ -268,6 +274,22 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const running = new Set<Promise<unknown>>();
   let holdCount = 0;
   let disposed = false;
+
+  /** Waits (a little) for the connection, e.g. right after start; commands are not queued meanwhile. */
+  const connected = (): Promise<void> =>
+    redis.status === 'ready'
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          const onReady = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            redis.off('ready', onReady);
+            reject(new Error(`presence: Redis not connected within ${commandTimeoutMs} ms`));
+          }, commandTimeoutMs);
+          redis.once('ready', onReady);
+        });
 
   const track = <T>(work: Promise<T>): Promise<T> => {
     running.add(work);
@@ -319,6 +341,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     track(
       (async () => {
         if (disposed) return;
+        await connected();
         const result = (await scripts.realmcastPresenceSweep(...keysOf(code), code, graceMs, ttlMs)) as unknown[];
         await afterSweep(code, result);
       })(),
@@ -342,7 +365,8 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const renew = () =>
     track(
       (async () => {
-        if (disposed || holds.size === 0) return;
+        // Not connected: the 'ready' listener renews as soon as it is.
+        if (disposed || holds.size === 0 || redis.status !== 'ready') return;
         const codes = [...holds.keys()];
         const pipeline = redis.pipeline();
         for (const code of codes) {
@@ -361,7 +385,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const sweepDue = () =>
     track(
       (async () => {
-        if (disposed) return;
+        if (disposed || redis.status !== 'ready') return;
         const codes = (await scripts.realmcastPresenceDue(dueKey, sweepBatch)) as string[];
         if (codes.length === 0) return;
         const pipeline = redis.pipeline();
@@ -391,7 +415,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
       players.set(member, player);
       try {
         const result = (await track(
-          scripts.realmcastPresenceHold(...keysOf(code), code, ttlMs, 1, member, player.id, JSON.stringify(player)),
+          connected().then(() => scripts.realmcastPresenceHold(...keysOf(code), code, ttlMs, 1, member, player.id, JSON.stringify(player))),
         )) as unknown[];
         await afterHold(code, result);
       } catch (error) {
@@ -409,7 +433,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         if (mine.size === 0) holds.delete(code);
         try {
           const [now, graceUntil] = (await track(
-            scripts.realmcastPresenceRelease(...keysOf(code), code, graceMs, member, player.id),
+            connected().then(() => scripts.realmcastPresenceRelease(...keysOf(code), code, graceMs, member, player.id)),
           )) as [number, number];
           if (graceUntil >= 0) armGraceTimer(code, graceUntil - now);
           await changed(code);
@@ -421,6 +445,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     },
 
     async snapshot(code): Promise<OnlinePlayer[]> {
+      await connected();
       const [, online, seen, live] = (await scripts.realmcastPresenceSnapshot(...keysOf(code), code)) as [number, string[], string[], string[]];
       const seenAt = new Map<string, string>();
       for (let i = 0; i < seen.length; i += 2) seenAt.set(seen[i]!, seen[i + 1]!);

@@ -218,9 +218,11 @@ const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
  * are due; a crashed instance's players go offline within `ttlMs + graceMs +
  * sweepIntervalMs` of the crash.
  *
- * Redis failures never fail a subscription: holds are kept locally and put
- * back (and players brought back online) by the next renewal once Redis
- * answers again; failures go to `onError`.
+ * Redis failures never fail a subscription or a query: holds are kept
+ * locally and put back (players brought back online) by the renewal once
+ * Redis answers again, and meanwhile a snapshot shows this instance's own
+ * connections. Failures go to `onError`, each distinct one once until Redis
+ * answers again.
  */
 export function createRedisPresenceTracker(options: RedisPresenceOptions): PresenceTracker {
   const {
@@ -264,8 +266,8 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const dueKey = `${base}due`;
   const keysOf = (code: string) => [`${base}${code}:holds`, `${base}${code}:online`, `${base}${code}:seen`, `${base}${code}:grace`, dueKey];
 
-  /** This instance's live holds: game → member → player. */
-  const holds = new Map<string, Map<string, PlayerRef>>();
+  /** This instance's live holds: game → member → player and when it opened. */
+  const holds = new Map<string, Map<string, { player: PlayerRef; openedAt: string }>>();
   /** Per game, a timer at the earliest grace deadline this instance knows of. */
   const graceTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** Transitions per game, chained so they reach `onTransition` in the order they were decided. */
@@ -275,9 +277,13 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   let holdCount = 0;
   let disposed = false;
 
-  /** Waits (a little) for the connection, e.g. right after start; commands are not queued meanwhile. */
+  let everReady = redis.status === 'ready';
+  /**
+   * Waits a little for the first connection (right after start); once
+   * connected, commands fail at once while Redis is away (they are never queued).
+   */
   const connected = (): Promise<void> =>
-    redis.status === 'ready'
+    redis.status === 'ready' || everReady
       ? Promise.resolve()
       : new Promise((resolve, reject) => {
           const onReady = () => {
@@ -312,7 +318,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     }
   };
 
-  // Background failures (renewals, sweeps) repeat while Redis is away: report each distinct one once.
+  // Redis failures repeat while it is away (every renewal, sweep, hold): report each distinct one once.
   let lastBackgroundError: string | undefined;
   const backgroundFailed = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
@@ -370,7 +376,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         const codes = [...holds.keys()];
         const pipeline = redis.pipeline();
         for (const code of codes) {
-          const args = [...holds.get(code)!].flatMap(([member, player]) => [member, player.id, JSON.stringify(player)]);
+          const args = [...holds.get(code)!].flatMap(([member, { player }]) => [member, player.id, JSON.stringify(player)]);
           queued(pipeline).realmcastPresenceHold(...keysOf(code), code, ttlMs, 0, ...args);
         }
         const results = (await pipeline.exec()) ?? [];
@@ -403,8 +409,24 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   renewTimer.unref();
   sweepTimer.unref();
   // Back from an outage: put the holds back at once, not a period later.
-  const onReady = () => renew().catch(backgroundFailed);
+  const onReady = () => {
+    everReady = true;
+    renew().catch(backgroundFailed);
+  };
   redis.on('ready', onReady);
+
+  /** This instance's own connections to `code`, as a snapshot. */
+  const localSnapshot = (code: string): OnlinePlayer[] => {
+    const players = new Map<string, OnlinePlayer>();
+    for (const { player, openedAt } of holds.get(code)?.values() ?? []) {
+      const known = players.get(player.id);
+      if (known) {
+        known.connections += 1;
+        if (openedAt > known.lastSeenAt) known.lastSeenAt = openedAt;
+      } else players.set(player.id, { playerId: player.id, connections: 1, lastSeenAt: openedAt });
+    }
+    return [...players.values()];
+  };
 
   return {
     async hold(code, player) {
@@ -412,7 +434,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
       const member = `${player.id}|${instanceId}|${(++holdCount).toString(36)}`;
       let players = holds.get(code);
       if (!players) holds.set(code, (players = new Map()));
-      players.set(member, player);
+      players.set(member, { player, openedAt: new Date().toISOString() });
       try {
         const result = (await track(
           connected().then(() => scripts.realmcastPresenceHold(...keysOf(code), code, ttlMs, 1, member, player.id, JSON.stringify(player))),
@@ -420,7 +442,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         await afterHold(code, result);
       } catch (error) {
         // Kept locally: the next renewal puts it into Redis.
-        onError(error);
+        backgroundFailed(error);
       }
 
       let released = false;
@@ -438,15 +460,24 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
           if (graceUntil >= 0) armGraceTimer(code, graceUntil - now);
           await changed(code);
         } catch (error) {
-          onError(error);
+          // The hold expires within ttlMs instead.
+          backgroundFailed(error);
         }
       };
       return release;
     },
 
     async snapshot(code): Promise<OnlinePlayer[]> {
-      await connected();
-      const [, online, seen, live] = (await scripts.realmcastPresenceSnapshot(...keysOf(code), code)) as [number, string[], string[], string[]];
+      let reply: [number, string[], string[], string[]];
+      try {
+        await connected();
+        reply = (await scripts.realmcastPresenceSnapshot(...keysOf(code), code)) as typeof reply;
+      } catch (error) {
+        // Redis away: what this instance knows (its own connections) beats failing every game query.
+        backgroundFailed(error);
+        return localSnapshot(code);
+      }
+      const [, online, seen, live] = reply;
       const seenAt = new Map<string, string>();
       for (let i = 0; i < seen.length; i += 2) seenAt.set(seen[i]!, seen[i + 1]!);
       const connections = new Map<string, number>();
@@ -474,7 +505,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
       for (const { timer } of graceTimers.values()) clearTimeout(timer);
       graceTimers.clear();
       redis.off('ready', onReady);
-      const mine = [...holds].flatMap(([code, players]) => [...players].map(([member, player]) => ({ code, member, player })));
+      const mine = [...holds].flatMap(([code, players]) => [...players].map(([member, { player }]) => ({ code, member, player })));
       holds.clear();
       await Promise.allSettled(running);
       if (mine.length > 0) {

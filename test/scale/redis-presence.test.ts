@@ -178,6 +178,8 @@ describe.skipIf(!available)('Redis presence tracker', () => {
     // A is cut off from Redis as by a crash: its connections live on, but nobody renews their holds.
     const cutAt = Date.now();
     await proxy.cut();
+    // Meanwhile A answers from what it knows: its own connections.
+    expect(await a.snapshot(code)).toEqual([{ playerId: ada.id, connections: 1, lastSeenAt: expect.any(String) }]);
     const offline = await transition((t) => !t.online, 'Ada offline', 5_000);
     const boundMs = 900 + 300 + 100;
     expect(offline.receivedAt - cutAt).toBeLessThan(boundMs + 1_000);

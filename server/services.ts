@@ -4,7 +4,7 @@ import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
-import { createTyping } from './domain/typing.js';
+import { createTyping, type SharedTypingLimit } from './domain/typing.js';
 import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
@@ -28,6 +28,8 @@ export interface ServiceDeps {
    * one when scaled out). @default an in-memory tracker with `presenceGraceMs`
    */
   presenceTracker?: (hooks: PresenceHooks) => PresenceTracker;
+  /** Where the `setTyping` rate limit is counted across instances. @default undefined (per instance) */
+  typingLimit?: SharedTypingLimit;
 }
 
 /** The domain services of one app instance, as resolvers see them. */
@@ -43,7 +45,7 @@ export function createServices(deps: ServiceDeps) {
   };
   const presence = deps.presenceTracker?.(presenceHooks) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...presenceHooks });
   const games = createGames({ store, events, pubsub, market, factions, presence, logger });
-  const typing = createTyping({ events, games, expireMs: typingTimeoutMs });
+  const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
     store,
     events,

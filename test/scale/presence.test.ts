@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGame, gameEventsQuery, joinGame } from '../game-helpers.js';
-import { subscribe, wsClient, type Subscription } from '../harness.js';
+import { errorCode, gql, subscribe, wsClient, type Subscription } from '../harness.js';
 import { createTestDatabase, redisClient, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix, type Instance } from './support.js';
 
 const available = await servicesAvailable();
@@ -66,6 +66,17 @@ describe.skipIf(!available)('presence across instances', () => {
       );
     return { code: game.code, players, events, presence, presenceLog };
   }
+
+  it('should count the setTyping rate limit across instances', async () => {
+    const { code, players } = await gameWatchedOnB(['Fay']);
+    const setTyping = (instance: Instance) =>
+      gql(instance.url, 'mutation ($code: String!) { setTyping(code: $code, typing: false) }', { code }, players.Fay!.token);
+    for (const instance of [a, b, c, a, b]) expect((await setTyping(instance)).errors).toBeUndefined();
+    const limited = await setTyping(c);
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expect(limited.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(0);
+    expect(limited.errors![0]!.extensions!.retryAfterMs).toBeLessThanOrEqual(5_000);
+  });
 
   it('should show a player connected to one instance as online on another, and offline within ttl + grace + sweep after that instance is killed', async () => {
     const { code, players, events, presence, presenceLog } = await gameWatchedOnB(['Bob', 'Carol']);

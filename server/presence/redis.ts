@@ -477,7 +477,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         backgroundFailed(error);
         return localSnapshot(code);
       }
-      const [, online, seen, live] = reply;
+      const [now, online, seen, live] = reply;
       const seenAt = new Map<string, string>();
       for (let i = 0; i < seen.length; i += 2) seenAt.set(seen[i]!, seen[i + 1]!);
       const connections = new Map<string, number>();
@@ -489,7 +489,8 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
       for (let i = 0; i < online.length; i += 2) {
         const playerId = online[i]!;
         const lastSeen = seenAt.get(playerId);
-        players.push({ playerId, connections: connections.get(playerId) ?? 0, lastSeenAt: lastSeen ? iso(lastSeen) : '' });
+        // (No last-seen time only if keys were lost: then "now" is the best guess.)
+        players.push({ playerId, connections: connections.get(playerId) ?? 0, lastSeenAt: iso(lastSeen ?? now) });
       }
       return players;
     },

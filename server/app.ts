@@ -19,6 +19,8 @@ import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { createLogger, type Logger } from './logger.js';
+import { createRedisPresenceTracker } from './presence/redis.js';
+import { createRedisTypingLimit } from './presence/redis-typing-limit.js';
 import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
@@ -86,6 +88,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     return seedWorld(tx, append);
   });
 
+  const typingLimit = config.redisUrl
+    ? createRedisTypingLimit({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        onError: (error) => logger.warn({ err: error }, 'typing rate limit unavailable; counting per instance'),
+      })
+    : undefined;
   const tokens = createTokenIssuer(loadOrCreateSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir }));
   const services = createServices({
     store,
@@ -97,6 +106,19 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     portfolioCoalesceMs: config.portfolioCoalesceMs,
     presenceGraceMs: config.presenceGraceMs,
     typingTimeoutMs: config.typingTimeoutMs,
+    // Scaled out, presence lives in Redis so every instance sees every connection.
+    presenceTracker: config.redisUrl
+      ? (hooks) =>
+          createRedisPresenceTracker({
+            ...hooks,
+            redis: config.redisUrl!,
+            prefix: config.redisPrefix,
+            graceMs: config.presenceGraceMs,
+            ttlMs: config.presenceTtlMs,
+            sweepIntervalMs: config.presenceSweepMs,
+          })
+      : undefined,
+    typingLimit,
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
@@ -239,6 +261,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // After every subscription ended (so presence holds are released), before the store closes.
         await services.dispose();
+        await typingLimit?.dispose();
         await pubsub.dispose();
         await store.dispose();
         logger.info('Realmcast stopped');

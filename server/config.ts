@@ -29,6 +29,16 @@ export interface AppOptions {
   leaderLeaseMs?: number;
   /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
   presenceGraceMs?: number;
+  /**
+   * With Redis: how long a connection's presence hold lasts without renewal,
+   * i.e. the longest a crashed instance's connections still count as online
+   * (its players go offline at most `presenceTtlMs + presenceGraceMs +
+   * presenceSweepMs` after the crash). Each instance renews its holds every
+   * third of this. @default 10_000 // 10 seconds
+   */
+  presenceTtlMs?: number;
+  /** With Redis: how often each instance settles games whose holds expired or grace ended. @default 1_000 // 1 second */
+  presenceSweepMs?: number;
   /** How long a typing indicator lasts without a new `setTyping(typing: true)`. @default 3_000 // 3 seconds */
   typingTimeoutMs?: number;
   /** Whether `signIn(name)` hands out guest tokens. @default true, false when NODE_ENV=production */
@@ -60,6 +70,8 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     marketTickMs = 1_000,
     leaderLeaseMs = 10_000,
     presenceGraceMs = 5_000,
+    presenceTtlMs = 10_000,
+    presenceSweepMs = 1_000,
     typingTimeoutMs = 3_000,
     production = false,
     guestSignIn = !production,
@@ -73,7 +85,7 @@ export function resolveOptions(options: AppOptions): ResolvedOptions {
     jwtSecret,
   } = options;
   return {
-    port, host, dataDir, redisPrefix, marketTickMs, leaderLeaseMs, presenceGraceMs, typingTimeoutMs, production, guestSignIn,
+    port, host, dataDir, redisPrefix, marketTickMs, leaderLeaseMs, presenceGraceMs, presenceTtlMs, presenceSweepMs, typingTimeoutMs, production, guestSignIn,
     portfolioCoalesceMs, eventRetentionMs, eventRetentionMinimum, keepAliveMs, logLevel,
     databaseUrl, redisUrl, jwtSecret,
   };
@@ -93,6 +105,8 @@ const environmentSchema = z.object({
   MARKET_TICK_MS: millis.optional(),
   LEADER_LEASE_MS: z.coerce.number().int().min(300).optional(),
   PRESENCE_GRACE_MS: millis.optional(),
+  PRESENCE_TTL_MS: z.coerce.number().int().min(300).optional(),
+  PRESENCE_SWEEP_MS: z.coerce.number().int().min(50).optional(),
   GUEST_SIGNIN: boolean.optional(),
   PORTFOLIO_COALESCE_MS: millis.optional(),
   EVENT_RETENTION_MS: millis.optional(),
@@ -128,6 +142,8 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ap
     marketTickMs: e.MARKET_TICK_MS,
     leaderLeaseMs: e.LEADER_LEASE_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
+    presenceTtlMs: e.PRESENCE_TTL_MS,
+    presenceSweepMs: e.PRESENCE_SWEEP_MS,
     guestSignIn: e.GUEST_SIGNIN,
     portfolioCoalesceMs: e.PORTFOLIO_COALESCE_MS,
     eventRetentionMs: e.EVENT_RETENTION_MS,

@@ -4,12 +4,13 @@ import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
-import { createTyping } from './domain/typing.js';
+import { createTyping, type SharedTypingLimit } from './domain/typing.js';
 import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { Logger } from './logger.js';
 import { createMemoryPresenceTracker } from './presence/memory.js';
+import type { PresenceHooks, PresenceTracker } from './presence/tracker.js';
 import type { Store } from './store/store.js';
 
 export interface ServiceDeps {
@@ -22,6 +23,13 @@ export interface ServiceDeps {
   portfolioCoalesceMs: number;
   presenceGraceMs: number;
   typingTimeoutMs: number;
+  /**
+   * Builds the presence tracker around the services' hooks (e.g. a Redis
+   * one when scaled out). @default an in-memory tracker with `presenceGraceMs`
+   */
+  presenceTracker?: (hooks: PresenceHooks) => PresenceTracker;
+  /** Where the `setTyping` rate limit is counted across instances. @default undefined (per instance) */
+  typingLimit?: SharedTypingLimit;
 }
 
 /** The domain services of one app instance, as resolvers see them. */
@@ -29,15 +37,15 @@ export function createServices(deps: ServiceDeps) {
   const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs, presenceGraceMs, typingTimeoutMs } = deps;
   const market = createMarket({ store, events });
   const factions = createFactions({ store, events });
-  const presence = createMemoryPresenceTracker({
-    graceMs: presenceGraceMs,
+  const presenceHooks: PresenceHooks = {
     // `games` is only called once a subscription holds presence, long after it exists.
     onTransition: (code, player, online, at) => games.recordPresence(code, player, online, at),
     onChange: (code) => pubsub.publish('presenceChanged', code, { code }),
     onError: (error) => logger.error({ err: error }, 'presence update failed'),
-  });
+  };
+  const presence = deps.presenceTracker?.(presenceHooks) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...presenceHooks });
   const games = createGames({ store, events, pubsub, market, factions, presence, logger });
-  const typing = createTyping({ events, games, expireMs: typingTimeoutMs });
+  const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
     store,
     events,

@@ -251,7 +251,10 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
   const mine = game.players.find((p) => p.player.id === me.id);
   const chosen = game.players.filter((p) => p.hasChosen).length;
   const total = game.players.length;
-  const waiting = game.players.filter((p) => !p.hasChosen).map((p) => (p.player.id === me.id ? 'you' : p.player.name));
+  const waiting = game.players
+    .filter((p) => !p.hasChosen)
+    .sort((a, b) => Number(b.player.id === me.id) - Number(a.player.id === me.id))
+    .map((p) => (p.player.id === me.id ? 'you' : p.player.name));
   const isHost = game.host.id === me.id || me.role === 'GAME_MASTER';
 
   return (
@@ -275,6 +278,10 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
 
       <div className="room-grid">
         <div className="room-main">
+          {/* The latest news of the room first: what the last turn decided. */}
+          <div aria-live="polite" className="outcome-region">
+            {outcome ? <Outcome outcome={outcome} /> : null}
+          </div>
           {game.status === 'FINISHED' || !game.scenario ? (
             <p className="muted">This game is over.</p>
           ) : (
@@ -291,7 +298,10 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
                 turnNumber={game.turnNumber}
                 choices={game.scenario.choices}
                 alreadyChosen={mine?.hasChosen ?? false}
-                onChosen={() => patchGame((g) => ({ ...g, players: g.players.map((p) => (p.player.id === me.id ? { ...p, hasChosen: true } : p)) }))}
+                onChosen={(turn) =>
+                  // The turn may already have resolved (events can beat the mutation's response): then there is nothing to mark.
+                  patchGame((g) => (g.turnNumber !== turn ? g : { ...g, players: g.players.map((p) => (p.player.id === me.id ? { ...p, hasChosen: true } : p)) }))
+                }
               />
               <div className="turn-progress">
                 <div className="progress-label">
@@ -312,15 +322,12 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
                   <div className="progress-fill" style={{ width: `${total ? (chosen / total) * 100 : 0}%` }} />
                 </div>
                 <p className="muted waiting" data-testid="waiting">
-                  {waiting.length ? `Waiting for ${waiting.join(', ')}` : 'Everyone has chosen.'}
+                  {waiting.length ? `Waiting for ${listOf(waiting)}` : 'Everyone has chosen.'}
                 </p>
                 {isHost ? <ForceResolve code={game.code} turnNumber={game.turnNumber} /> : null}
               </div>
             </>
           )}
-          <div aria-live="polite" className="outcome-region">
-            {outcome ? <Outcome outcome={outcome} /> : null}
-          </div>
         </div>
 
         <aside className="room-side" aria-label="Players">
@@ -363,6 +370,9 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
   );
 }
 
+/** "a", "a and b", "a, b and c". */
+const listOf = (names: string[]) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? ''));
+
 function RoomProblem({ text, onClose }: { text: string; onClose: () => void }) {
   return (
     <div className="room-problem">
@@ -381,7 +391,7 @@ function ChoiceForm(props: {
   turnNumber: number;
   choices: ReadonlyArray<{ id: string; label: string }>;
   alreadyChosen: boolean;
-  onChosen: () => void;
+  onChosen: (turnNumber: number) => void;
 }) {
   const { code, turnNumber, choices, alreadyChosen, onChosen } = props;
   const id = useId();
@@ -406,7 +416,7 @@ function ChoiceForm(props: {
     setError(null);
     try {
       await submitChoice({ variables: { code, choiceId, turnNumber } });
-      onChosen();
+      onChosen(turnNumber);
     } catch (failure) {
       setError(errorMessage(failure));
     }

@@ -52,7 +52,9 @@ function StockRow({ stock }: { stock: Stock }) {
     <tr data-symbol={stock.symbol} className={flash ? `flash-${flash.dir}-${flash.n % 2}` : undefined}>
       <th scope="row" className="stock-name">
         <span className="symbol">{stock.symbol}</span>
-        <span className="company">{stock.name}</span>
+        <span className="company" title={stock.name}>
+          {stock.name}
+        </span>
       </th>
       <td className="col-trend">
         <Sparkline values={history} label={`${stock.symbol}: last ${history.length} prices, ${formatPercent(stock.changePercent)} since open`} />

@@ -43,7 +43,8 @@ export function WorldFeed() {
       {error && !data ? <p className="error-text" role="alert">Could not load the feed: {error.message}</p> : null}
       {!data && !error ? <p className="muted">Loading events…</p> : null}
       {data && events.length === 0 ? <p className="muted">Nothing has happened yet.</p> : null}
-      <ol className="feed" role="log" aria-live="polite" aria-relevant="additions" aria-label="World events, newest first">
+      {/* Focusable: it scrolls, and keyboard users must be able to scroll it. */}
+      <ol className="feed" role="log" aria-live="polite" aria-relevant="additions" aria-label="World events, newest first" tabIndex={0}>
         {events.map((event) => (
           <li key={event.id} className={`feed-item sev-${event.severity.toLowerCase()}`} data-kind={event.kind}>
             <div className="feed-meta">

@@ -35,8 +35,13 @@ const consoleErrors: string[] = [];
 let serverDown = false;
 const refusedConnection = /WebSocket connection to '.*' failed|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
 
-async function openDashboard(viewport: ViewportSize, label: string): Promise<{ context: BrowserContext; page: Page }> {
+async function openDashboard(
+  viewport: ViewportSize,
+  label: string,
+  prepare?: (context: BrowserContext) => Promise<void>,
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport, baseURL: `http://127.0.0.1:${server.port}`, reducedMotion: 'reduce' });
+  await prepare?.(context);
   // Fail on the locator that did not show up, well before the test's own timeout.
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
@@ -269,6 +274,19 @@ describe('dashboard', () => {
     await feed.nth(1).filter({ hasText: 'Published while the dashboard was away' }).waitFor();
     expect(await main.locator('.feed-item', { hasText: 'A dragon was sighted' }).count()).toBe(1);
     await screenshot(main, 'desktop-recovered');
+  });
+
+  it('should stay live over SSE when a network blocks WebSockets', async () => {
+    const { context, page } = await openDashboard(desktop, 'sse', async (context) => {
+      // Stands in for a proxy that refuses the upgrade: every WebSocket to the API ends abnormally (1006) at once.
+      await context.routeWebSocket(/\/graphql/, (socket) => socket.close({ code: 1006 }));
+    });
+    await page.locator('[data-status="fallback-sse"]', { hasText: 'SSE fallback' }).waitFor({ timeout: 15_000 });
+    await listening(server, 'streamEvent', 'market', 2);
+    await setPrice('GRAIN', 12.95);
+    await priceShown(page, 'GRAIN', 12.95);
+    expect(await page.getByTestId('connection-overlay').count()).toBe(0);
+    await context.close();
   });
 
   it('should lay the dashboard out in one column on a phone without horizontal scrolling', async () => {

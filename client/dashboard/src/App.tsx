@@ -40,7 +40,7 @@ export function App() {
         <ConnectionPill />
         <div className="topbar-end">
           <Session me={me} loading={loading} />
-          <a className="button ghost small" href="/graphql">
+          <a className="button ghost small graphiql-link" href="/graphql">
             GraphiQL
           </a>
         </div>

@@ -38,18 +38,28 @@ export const realm = createRealmcastClient({
 /** Whether a token is stored (the `Me` query says who it belongs to). */
 export const hasToken = () => stored(tokenKey) !== null;
 
+/**
+ * Reconnects as `token` and refetches the active queries. Their failures are
+ * not this call's: each panel shows its own query's error, and a refetch that
+ * is aborted because its panel went away (the game room on sign-out) is no
+ * error at all.
+ */
+async function switchUser(token: string | null): Promise<void> {
+  await realm.switchUser(token).catch(() => {});
+}
+
 /** Stores the token of a fresh sign-in and reloads everything as that player. */
 export async function signInWith(token: string): Promise<void> {
   store(tokenKey, token);
   store(gameKey, null);
-  await realm.switchUser(token);
+  await switchUser(token);
 }
 
 /** Forgets the token and the open game; the dashboard continues anonymously. */
 export async function signOut(): Promise<void> {
   store(tokenKey, null);
   store(gameKey, null);
-  await realm.switchUser(null);
+  await switchUser(null);
 }
 
 /** The join code of the game room the player has open, kept across reloads. */

@@ -229,15 +229,29 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
 
   const events = useSubscription(
     GameEventsDocument,
-    startCursor === undefined ? skipToken : { variables: { code, after: startCursor }, ignoreResults: true, onData: ({ data: result }) => result.data && onEvent(result.data.gameEvents) },
+    startCursor === undefined
+      ? skipToken
+      : {
+          variables: { code, after: startCursor },
+          // Applied to the cached game by `onEvent`; the events themselves need no cache entry.
+          fetchPolicy: 'no-cache',
+          ignoreResults: true,
+          onData: ({ data: result }) => result.data && onEvent(result.data.gameEvents),
+        },
   );
-  const presence = useSubscription(PresenceDocument, game ? { variables: { code } } : skipToken);
+  const presence = useSubscription(PresenceDocument, game ? { variables: { code }, fetchPolicy: 'no-cache' } : skipToken);
   useOnReconnect(() => void refetch().catch(() => {}));
 
   const [leaveGame, leaving] = useMutation(LeaveGameDocument);
+  const [leaveError, setLeaveError] = useState<string | null>(null);
   const leave = async () => {
-    await leaveGame({ variables: { code } }).catch(() => {});
-    onClose();
+    setLeaveError(null);
+    try {
+      await leaveGame({ variables: { code } });
+      onClose();
+    } catch (failure) {
+      setLeaveError(errorMessage(failure));
+    }
   };
 
   if (error && !data) {
@@ -274,6 +288,9 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
             Leave game
           </button>
         </div>
+        <p className="error-text room-error" role="alert">
+          {leaveError}
+        </p>
       </div>
 
       <div className="room-grid">

@@ -60,7 +60,7 @@ function StockRow({ stock }: { stock: Stock }) {
         <Sparkline values={history} label={`${stock.symbol}: last ${history.length} prices, ${formatPercent(stock.changePercent)} since open`} />
       </td>
       <td className="num price" data-testid="price">
-        {formatPrice(stock.price)}
+        <span className="price-value">{formatPrice(stock.price)}</span>
       </td>
       <td className={`num col-change ${direction}`}>{formatSigned(stock.change)}</td>
       <td className={`num ${direction}`}>

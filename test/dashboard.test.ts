@@ -298,4 +298,32 @@ describe('dashboard', () => {
     await screenshot(page, 'phone-dashboard');
     await context.close();
   });
+
+  it('should be usable with the keyboard alone', async () => {
+    const { context, page } = await openDashboard(desktop, 'keyboard');
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent?.trim() ?? '');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to the dashboard');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Dana');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('session').filter({ hasText: 'Dana' }).waitFor();
+
+    // Straight to the game room's first field; from here on only keys.
+    await page.getByLabel('Game name').focus();
+    await page.keyboard.type('Keyboard court');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-game]').waitFor();
+    await page.getByRole('radio').first().focus();
+    await page.keyboard.press('ArrowDown'); // moves to and selects the second choice
+    expect(await page.getByRole('radio').nth(1).isChecked()).toBe(true);
+    await page.keyboard.press('Enter'); // submits the form the radio is in
+    await page.getByTestId('progress').filter({ hasText: /chosen/ }).waitFor();
+    await page.locator('[data-testid="outcome"][data-turn="1"]').waitFor(); // alone in the room: resolves at once
+    await page.getByRole('button', { name: 'Leave game' }).focus();
+    await screenshot(page, 'desktop-keyboard-focus');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Game name').waitFor();
+    await context.close();
+  });
 });

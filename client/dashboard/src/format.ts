@@ -5,8 +5,11 @@ const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
+/** `1,234.50` */
 export const formatPrice = (value: number) => money.format(value);
+/** `1,235` */
 export const formatInteger = (value: number) => integer.format(value);
+/** `1.2K` */
 export const formatCompact = (value: number) => compact.format(value);
 
 /** `+1.23` / `−1.23` with a real minus sign, and `0.00` unsigned. */
@@ -18,11 +21,13 @@ export function formatSigned(value: number, digits = 2): string {
   return text;
 }
 
+/** `+1.23%` */
 export const formatPercent = (value: number) => `${formatSigned(value)}%`;
 
 /** `up`, `down` or `flat`, for coloring. */
 export const trend = (value: number): 'up' | 'down' | 'flat' => (value > 0.004 ? 'up' : value < -0.004 ? 'down' : 'flat');
 
+/** `14:05:09`, local time. */
 export const formatClock = (iso: string) => clock.format(new Date(iso));
 
 /** The message of a failed operation, as the server worded it. */

@@ -28,6 +28,7 @@ function store(key: string, value: string | null): void {
   }
 }
 
+/** The page's client: HTTP and the WebSocket (or SSE) on the same origin's `/graphql`. */
 export const realm = createRealmcastClient({
   url: '/graphql',
   getToken: () => stored(tokenKey),

@@ -302,6 +302,7 @@ describe('dashboard', () => {
   it('should be usable with the keyboard alone', async () => {
     const { context, page } = await openDashboard(desktop, 'keyboard');
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent?.trim() ?? '');
+    await page.getByLabel('Play as').waitFor();
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('Skip to the dashboard');
     await page.keyboard.press('Tab');

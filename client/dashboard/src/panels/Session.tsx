@@ -2,7 +2,7 @@ import { useMutation } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { SignInDocument, type MeQuery } from '../../../generated/graphql.js';
 import { errorMessage } from '../format.js';
-import { signInWith, signOut } from '../realm.js';
+import { hasToken, signInWith, signOut } from '../realm.js';
 
 /** Id of the name field, so panels that need a player can point to it. */
 export const signInFieldId = 'signin-name';
@@ -26,10 +26,12 @@ export function Session({ me, loading }: { me: MeQuery['me'] | undefined; loadin
       </div>
     );
   }
-  return <SignInForm disabled={loading} />;
+  // A stored token is being checked: no sign-in form flashing up meanwhile.
+  if (loading && hasToken()) return <span className="muted session">Signing in…</span>;
+  return <SignInForm />;
 }
 
-function SignInForm({ disabled }: { disabled: boolean }) {
+function SignInForm() {
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [signIn, { loading }] = useMutation(SignInDocument);
@@ -58,7 +60,7 @@ function SignInForm({ disabled }: { disabled: boolean }) {
         value={name}
         onChange={(e) => setName(e.target.value)}
       />
-      <button type="submit" className="button primary small" disabled={disabled || loading || !name.trim()}>
+      <button type="submit" className="button primary small" disabled={loading || !name.trim()}>
         Sign in
       </button>
       <p id="signin-error" className="error-text" role="alert">

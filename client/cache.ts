@@ -43,9 +43,35 @@ export const realmcastTypePolicies: TypePolicies = {
   },
 };
 
-/** A new cache with {@link realmcastTypePolicies} (merged under any `typePolicies` you pass). */
+/**
+ * The concrete types of each interface in the schema. The cache needs them to
+ * match inline fragments such as `... on TurnResolved` in a `gameEvents`
+ * result; without them it guesses, warns "missing possibleTypes" and may drop
+ * fields. `test/client-cache.test.ts` keeps this in step with schema.graphql.
+ */
+export const realmcastPossibleTypes: Readonly<Record<string, readonly string[]>> = {
+  GameEvent: [
+    'ChoiceSubmitted',
+    'PlayerConnected',
+    'PlayerDisconnected',
+    'PlayerJoined',
+    'PlayerLeft',
+    'PlayerTyping',
+    'ScenarioStarted',
+    'TurnResolved',
+  ],
+};
+
+/**
+ * A new cache with {@link realmcastTypePolicies} (merged under any
+ * `typePolicies` you pass) and {@link realmcastPossibleTypes}.
+ */
 export function createRealmcastCache(config: InMemoryCacheConfig = {}): InMemoryCache {
-  return new InMemoryCache({ ...config, typePolicies: { ...realmcastTypePolicies, ...config.typePolicies } });
+  return new InMemoryCache({
+    ...config,
+    possibleTypes: { ...realmcastPossibleTypes, ...config.possibleTypes } as Record<string, string[]>,
+    typePolicies: { ...realmcastTypePolicies, ...config.typePolicies },
+  });
 }
 
 /** What a tick must carry to update a cached stock; absent fields are left alone. */

@@ -23,7 +23,7 @@ import { ResumeLink, type ResubscribeEvent } from './resume-link.js';
 import { createStatusStore, type ConnectionStatusObservable } from './status.js';
 import { createSubscriptionTransport } from './transport.js';
 
-export { applyStockTick, createRealmcastCache, defaultLiveCacheWriters, realmcastTypePolicies } from './cache.js';
+export { applyStockTick, createRealmcastCache, defaultLiveCacheWriters, realmcastPossibleTypes, realmcastTypePolicies } from './cache.js';
 export type { LiveCacheWriter, StockTickLike } from './cache.js';
 export { backoffDelay } from './backoff.js';
 export type { ResubscribeEvent } from './resume-link.js';

@@ -34,6 +34,10 @@ export interface TestServer extends App {
 /**
  * Starts a real server on port 0 with a temporary data dir, the simulator off
  * and a silent logger; disposed after the file's tests.
+ *
+ * To restart a server in place (clients reconnecting to the same URL, state and
+ * secret kept), dispose it and start another with its `port` and `dataDir`:
+ * `await server.dispose(); server = await startServer({ port: server.port, dataDir: server.dataDir })`.
  */
 export async function startServer(options: CreateAppOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();

@@ -15,35 +15,59 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.AnnounceWorldEventDocument,
+    "mutation CreateGame($name: String!, $maxPlayers: Int) {\n  createGame(name: $name, maxPlayers: $maxPlayers) {\n    ...GameFields\n  }\n}": typeof types.CreateGameDocument,
     "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}": typeof types.FactionInfluenceDocument,
     "query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}": typeof types.FactionsDocument,
+    "subscription GameEvents($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after) {\n    __typename\n    cursor\n    at\n    ... on PlayerJoined {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerLeft {\n      player {\n        id\n        name\n      }\n      newHost {\n        id\n        name\n      }\n    }\n    ... on PlayerConnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerDisconnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on ChoiceSubmitted {\n      player {\n        id\n        name\n      }\n      turnNumber\n      choicesSubmitted\n      totalPlayers\n      allSubmitted\n      waitingFor {\n        id\n        name\n      }\n    }\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        id\n        label\n      }\n      votes {\n        choice {\n          id\n          label\n        }\n        count\n      }\n      resolvedBy {\n        id\n        name\n      }\n    }\n    ... on ScenarioStarted {\n      turnNumber\n      scenario {\n        id\n        theme\n        prompt\n        choices {\n          id\n          label\n        }\n      }\n    }\n    ... on PlayerTyping {\n      player {\n        id\n        name\n      }\n      typing\n    }\n  }\n}": typeof types.GameEventsDocument,
+    "fragment GameFields on Game {\n  code\n  name\n  status\n  maxPlayers\n  turnNumber\n  cursor\n  host {\n    id\n    name\n  }\n  players {\n    player {\n      id\n      name\n    }\n    online\n    hasChosen\n    isHost\n  }\n  scenario {\n    id\n    theme\n    prompt\n    choices {\n      id\n      label\n    }\n  }\n}": typeof types.GameFieldsFragmentDoc,
+    "query GameRoom($code: String!) {\n  game(code: $code) {\n    ...GameFields\n  }\n}": typeof types.GameRoomDocument,
+    "mutation JoinGame($code: String!) {\n  joinGame(code: $code) {\n    ...GameFields\n  }\n}": typeof types.JoinGameDocument,
+    "mutation LeaveGame($code: String!) {\n  leaveGame(code: $code) {\n    code\n    status\n  }\n}": typeof types.LeaveGameDocument,
+    "query MarketOverview($historyLast: Int) {\n  stocks {\n    symbol\n    name\n    price\n    openPrice\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.MarketOverviewDocument,
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": typeof types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": typeof types.MeDocument,
+    "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": typeof types.MyGamesDocument,
     "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": typeof types.PlaceOrderDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioChangedDocument,
     "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioDocument,
+    "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": typeof types.PresenceDocument,
+    "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": typeof types.ResolveTurnDocument,
     "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": typeof types.SetStockPriceDocument,
+    "mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}": typeof types.SetTypingDocument,
     "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": typeof types.ShiftFactionInfluenceDocument,
     "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": typeof types.SignInDocument,
     "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.StockDocument,
     "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": typeof types.StocksDocument,
+    "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": typeof types.SubmitChoiceDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldFeedDocument,
 };
 const documents: Documents = {
     "mutation AnnounceWorldEvent($message: String!, $kind: String, $severity: Severity) {\n  announceWorldEvent(message: $message, kind: $kind, severity: $severity) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.AnnounceWorldEventDocument,
+    "mutation CreateGame($name: String!, $maxPlayers: Int) {\n  createGame(name: $name, maxPlayers: $maxPlayers) {\n    ...GameFields\n  }\n}": types.CreateGameDocument,
     "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}": types.FactionInfluenceDocument,
     "query Factions {\n  factions {\n    id\n    name\n    influence\n    lastChange\n  }\n}": types.FactionsDocument,
+    "subscription GameEvents($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after) {\n    __typename\n    cursor\n    at\n    ... on PlayerJoined {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerLeft {\n      player {\n        id\n        name\n      }\n      newHost {\n        id\n        name\n      }\n    }\n    ... on PlayerConnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerDisconnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on ChoiceSubmitted {\n      player {\n        id\n        name\n      }\n      turnNumber\n      choicesSubmitted\n      totalPlayers\n      allSubmitted\n      waitingFor {\n        id\n        name\n      }\n    }\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        id\n        label\n      }\n      votes {\n        choice {\n          id\n          label\n        }\n        count\n      }\n      resolvedBy {\n        id\n        name\n      }\n    }\n    ... on ScenarioStarted {\n      turnNumber\n      scenario {\n        id\n        theme\n        prompt\n        choices {\n          id\n          label\n        }\n      }\n    }\n    ... on PlayerTyping {\n      player {\n        id\n        name\n      }\n      typing\n    }\n  }\n}": types.GameEventsDocument,
+    "fragment GameFields on Game {\n  code\n  name\n  status\n  maxPlayers\n  turnNumber\n  cursor\n  host {\n    id\n    name\n  }\n  players {\n    player {\n      id\n      name\n    }\n    online\n    hasChosen\n    isHost\n  }\n  scenario {\n    id\n    theme\n    prompt\n    choices {\n      id\n      label\n    }\n  }\n}": types.GameFieldsFragmentDoc,
+    "query GameRoom($code: String!) {\n  game(code: $code) {\n    ...GameFields\n  }\n}": types.GameRoomDocument,
+    "mutation JoinGame($code: String!) {\n  joinGame(code: $code) {\n    ...GameFields\n  }\n}": types.JoinGameDocument,
+    "mutation LeaveGame($code: String!) {\n  leaveGame(code: $code) {\n    code\n    status\n  }\n}": types.LeaveGameDocument,
+    "query MarketOverview($historyLast: Int) {\n  stocks {\n    symbol\n    name\n    price\n    openPrice\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.MarketOverviewDocument,
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": types.MeDocument,
+    "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": types.MyGamesDocument,
     "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": types.PlaceOrderDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioChangedDocument,
     "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioDocument,
+    "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": types.PresenceDocument,
+    "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": types.ResolveTurnDocument,
     "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": types.SetStockPriceDocument,
+    "mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}": types.SetTypingDocument,
     "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": types.ShiftFactionInfluenceDocument,
     "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": types.SignInDocument,
     "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.StockDocument,
     "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": types.StocksDocument,
+    "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": types.SubmitChoiceDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldFeedDocument,
 };
@@ -69,6 +93,10 @@ export function graphql(source: "mutation AnnounceWorldEvent($message: String!, 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "mutation CreateGame($name: String!, $maxPlayers: Int) {\n  createGame(name: $name, maxPlayers: $maxPlayers) {\n    ...GameFields\n  }\n}"): (typeof documents)["mutation CreateGame($name: String!, $maxPlayers: Int) {\n  createGame(name: $name, maxPlayers: $maxPlayers) {\n    ...GameFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}"): (typeof documents)["subscription FactionInfluence($after: String) {\n  factionInfluenceChanged(after: $after) {\n    cursor\n    delta\n    reason\n    at\n    faction {\n      id\n      name\n      influence\n      lastChange\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -77,11 +105,39 @@ export function graphql(source: "query Factions {\n  factions {\n    id\n    nam
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "subscription GameEvents($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after) {\n    __typename\n    cursor\n    at\n    ... on PlayerJoined {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerLeft {\n      player {\n        id\n        name\n      }\n      newHost {\n        id\n        name\n      }\n    }\n    ... on PlayerConnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerDisconnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on ChoiceSubmitted {\n      player {\n        id\n        name\n      }\n      turnNumber\n      choicesSubmitted\n      totalPlayers\n      allSubmitted\n      waitingFor {\n        id\n        name\n      }\n    }\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        id\n        label\n      }\n      votes {\n        choice {\n          id\n          label\n        }\n        count\n      }\n      resolvedBy {\n        id\n        name\n      }\n    }\n    ... on ScenarioStarted {\n      turnNumber\n      scenario {\n        id\n        theme\n        prompt\n        choices {\n          id\n          label\n        }\n      }\n    }\n    ... on PlayerTyping {\n      player {\n        id\n        name\n      }\n      typing\n    }\n  }\n}"): (typeof documents)["subscription GameEvents($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after) {\n    __typename\n    cursor\n    at\n    ... on PlayerJoined {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerLeft {\n      player {\n        id\n        name\n      }\n      newHost {\n        id\n        name\n      }\n    }\n    ... on PlayerConnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on PlayerDisconnected {\n      player {\n        id\n        name\n      }\n    }\n    ... on ChoiceSubmitted {\n      player {\n        id\n        name\n      }\n      turnNumber\n      choicesSubmitted\n      totalPlayers\n      allSubmitted\n      waitingFor {\n        id\n        name\n      }\n    }\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        id\n        label\n      }\n      votes {\n        choice {\n          id\n          label\n        }\n        count\n      }\n      resolvedBy {\n        id\n        name\n      }\n    }\n    ... on ScenarioStarted {\n      turnNumber\n      scenario {\n        id\n        theme\n        prompt\n        choices {\n          id\n          label\n        }\n      }\n    }\n    ... on PlayerTyping {\n      player {\n        id\n        name\n      }\n      typing\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment GameFields on Game {\n  code\n  name\n  status\n  maxPlayers\n  turnNumber\n  cursor\n  host {\n    id\n    name\n  }\n  players {\n    player {\n      id\n      name\n    }\n    online\n    hasChosen\n    isHost\n  }\n  scenario {\n    id\n    theme\n    prompt\n    choices {\n      id\n      label\n    }\n  }\n}"): (typeof documents)["fragment GameFields on Game {\n  code\n  name\n  status\n  maxPlayers\n  turnNumber\n  cursor\n  host {\n    id\n    name\n  }\n  players {\n    player {\n      id\n      name\n    }\n    online\n    hasChosen\n    isHost\n  }\n  scenario {\n    id\n    theme\n    prompt\n    choices {\n      id\n      label\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query GameRoom($code: String!) {\n  game(code: $code) {\n    ...GameFields\n  }\n}"): (typeof documents)["query GameRoom($code: String!) {\n  game(code: $code) {\n    ...GameFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation JoinGame($code: String!) {\n  joinGame(code: $code) {\n    ...GameFields\n  }\n}"): (typeof documents)["mutation JoinGame($code: String!) {\n  joinGame(code: $code) {\n    ...GameFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LeaveGame($code: String!) {\n  leaveGame(code: $code) {\n    code\n    status\n  }\n}"): (typeof documents)["mutation LeaveGame($code: String!) {\n  leaveGame(code: $code) {\n    code\n    status\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query MarketOverview($historyLast: Int) {\n  stocks {\n    symbol\n    name\n    price\n    openPrice\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"): (typeof documents)["query MarketOverview($historyLast: Int) {\n  stocks {\n    symbol\n    name\n    price\n    openPrice\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}"): (typeof documents)["subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "query Me {\n  me {\n    id\n    name\n    role\n  }\n}"): (typeof documents)["query Me {\n  me {\n    id\n    name\n    role\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}"): (typeof documents)["query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -97,7 +153,19 @@ export function graphql(source: "query Portfolio {\n  portfolio {\n    cash\n   
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}"): (typeof documents)["subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}"): (typeof documents)["mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}"): (typeof documents)["mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}"): (typeof documents)["mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -114,6 +182,10 @@ export function graphql(source: "query Stock($symbol: String!, $historyLast: Int
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"): (typeof documents)["query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"): (typeof documents)["mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

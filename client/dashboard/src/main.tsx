@@ -1,19 +1,18 @@
+/**
+ * Entry point of the dashboard served at `/` (built by Vite into
+ * dist/dashboard). One Realmcast client for the page, shared through Apollo's
+ * provider.
+ */
+import { ApolloProvider } from '@apollo/client/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-
-function App() {
-  return (
-    <main>
-      <h1>Realmcast</h1>
-      <p>
-        Live dashboard coming up. Explore the API in <a href="/graphql">GraphiQL</a>.
-      </p>
-    </main>
-  );
-}
+import { App } from './App.js';
+import { realm } from './realm.js';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <ApolloProvider client={realm.client}>
+      <App />
+    </ApolloProvider>
   </StrictMode>,
 );

@@ -28,16 +28,18 @@ type Documents = {
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": typeof types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": typeof types.MyGamesDocument,
     "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": typeof types.PlaceOrderDocument,
-    "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioChangedDocument,
-    "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": typeof types.PortfolioDocument,
+    "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": typeof types.PortfolioChangedDocument,
+    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}": typeof types.PortfolioFieldsFragmentDoc,
+    "query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}": typeof types.PortfolioDocument,
     "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": typeof types.PresenceDocument,
     "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": typeof types.ResolveTurnDocument,
     "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": typeof types.SetStockPriceDocument,
     "mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}": typeof types.SetTypingDocument,
     "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": typeof types.ShiftFactionInfluenceDocument,
     "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": typeof types.SignInDocument,
-    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.StockDocument,
-    "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": typeof types.StocksDocument,
+    "fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}": typeof types.StockFieldsFragmentDoc,
+    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.StockDocument,
+    "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": typeof types.StocksDocument,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": typeof types.SubmitChoiceDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldFeedDocument,
@@ -57,16 +59,18 @@ const documents: Documents = {
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": types.MyGamesDocument,
     "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": types.PlaceOrderDocument,
-    "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioChangedDocument,
-    "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}": types.PortfolioDocument,
+    "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": types.PortfolioChangedDocument,
+    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}": types.PortfolioFieldsFragmentDoc,
+    "query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}": types.PortfolioDocument,
     "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": types.PresenceDocument,
     "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": types.ResolveTurnDocument,
     "mutation SetStockPrice($symbol: String!, $price: Float!) {\n  setStockPrice(symbol: $symbol, price: $price) {\n    symbol\n    price\n    change\n    changePercent\n    updatedAt\n  }\n}": types.SetStockPriceDocument,
     "mutation SetTyping($code: String!, $typing: Boolean!) {\n  setTyping(code: $code, typing: $typing)\n}": types.SetTypingDocument,
     "mutation ShiftFactionInfluence($factionId: ID!, $delta: Float!, $reason: String!) {\n  shiftFactionInfluence(factionId: $factionId, delta: $delta, reason: $reason) {\n    id\n    name\n    influence\n    lastChange\n  }\n}": types.ShiftFactionInfluenceDocument,
     "mutation SignIn($name: String!) {\n  signIn(name: $name) {\n    token\n    player {\n      id\n      name\n      role\n    }\n  }\n}": types.SignInDocument,
-    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.StockDocument,
-    "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}": types.StocksDocument,
+    "fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}": types.StockFieldsFragmentDoc,
+    "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.StockDocument,
+    "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": types.StocksDocument,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": types.SubmitChoiceDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldFeedDocument,
@@ -145,11 +149,15 @@ export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: Or
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"): (typeof documents)["subscription PortfolioChanged {\n  portfolioChanged {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"];
+export function graphql(source: "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}"): (typeof documents)["subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"): (typeof documents)["query Portfolio {\n  portfolio {\n    cash\n    realizedPnl\n    unrealizedPnl\n    totalValue\n    positions {\n      symbol\n      quantity\n      averageCost\n      marketValue\n      unrealizedPnl\n    }\n  }\n}"];
+export function graphql(source: "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}"): (typeof documents)["fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}"): (typeof documents)["query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -177,11 +185,15 @@ export function graphql(source: "mutation SignIn($name: String!) {\n  signIn(nam
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"): (typeof documents)["query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"];
+export function graphql(source: "fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}"): (typeof documents)["fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"): (typeof documents)["query Stocks {\n  stocks {\n    symbol\n    name\n    price\n    change\n    changePercent\n    volume\n    updatedAt\n  }\n}"];
+export function graphql(source: "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"): (typeof documents)["query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}"): (typeof documents)["query Stocks {\n  stocks {\n    ...StockFields\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

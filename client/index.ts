@@ -28,7 +28,7 @@ export type { LiveCacheWriter, StockTickLike } from './cache.js';
 export { backoffDelay } from './backoff.js';
 export type { ResubscribeEvent } from './resume-link.js';
 export type { ConnectionStatus, ConnectionStatusObservable } from './status.js';
-export { TransportInterruptedError } from './transport.js';
+export { TransportInterruptedError, WebSocketAuthError } from './transport.js';
 
 /**
  * Credentials: a token, nothing (anonymous), or a function returning either

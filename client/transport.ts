@@ -34,6 +34,23 @@ export class TransportInterruptedError extends Error {
 export const isTransportInterruption = (error: unknown): error is TransportInterruptedError =>
   error instanceof TransportInterruptedError;
 
+/**
+ * The server refused the WebSocket's credentials (close code 4403 before the
+ * connection was acknowledged: a malformed, forged or expired token). The
+ * subscriptions waiting on that connection end with this error; the client
+ * keeps retrying with backoff (reading the token again each time), so a
+ * refreshed `getToken` or `setToken()` recovers for new subscriptions.
+ */
+export class WebSocketAuthError extends Error {
+  override name = 'WebSocketAuthError';
+  constructor(
+    readonly code: number,
+    reason: string,
+  ) {
+    super(`The server refused the credentials (WebSocket close ${code}${reason ? `: ${reason}` : ''}).`);
+  }
+}
+
 /** Reads the current token (or null for anonymous); called on every (re)connect and request. */
 export type TokenGetter = () => Promise<string | null>;
 
@@ -77,10 +94,12 @@ export interface SubscriptionTransport {
 /** One live subscription, as the transport tracks it. */
 interface LiveSubscription {
   readonly via: 'ws' | 'sse';
-  /** The WebSocket client it was sent on (ws only). */
-  readonly socket?: Socket;
+  /** The WebSocket client it was sent on (ws only; unset while it waits for the next socket). */
+  socket?: Socket;
   /** Stops it and tells the consumer to subscribe again. */
   interrupt(reason: string): void;
+  /** Stops it and fails the consumer with `error` (no resubscription). */
+  fail(error: Error): void;
   /** Stops it and completes the consumer (the client is being disposed). */
   end(): void;
 }
@@ -106,7 +125,10 @@ interface Socket {
  */
 const isApplicationCloseCode = (code: number) => code >= 4000 && code <= 4999;
 
-/** Close codes graphql-ws never retries; the client stops there until `restart()`. */
+/**
+ * Close codes graphql-ws never retries (it fails the subscriptions and stops):
+ * the ones below, and every 1xxx code but 1000, 1001, 1005, 1006, 1012–1014.
+ */
 const fatalCloseCodes = new Set<number>([
   CloseCode.InternalServerError,
   CloseCode.InternalClientError,
@@ -119,6 +141,10 @@ const fatalCloseCodes = new Set<number>([
 ]);
 
 const noop = () => {};
+
+/** Whether graphql-ws gives up after a close with `code` (mirrors its `shouldRetryConnectOrThrow`). */
+const graphqlWsGivesUp = (code: number) =>
+  fatalCloseCodes.has(code) || (code >= 1000 && code <= 1999 && ![1000, 1001, 1005, 1006, 1012, 1013, 1014].includes(code));
 
 export function createSubscriptionTransport(options: SubscriptionTransportOptions): SubscriptionTransport {
   const { httpUrl, wsUrl, webSocketImpl, fetch, getToken, backoff, keepAliveMs, status } = options;
@@ -136,6 +162,14 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   /** Consecutive SSE requests that failed; the next one waits a backoff first. */
   let sseFailures = 0;
   let disposed = false;
+  /**
+   * Set while the client waits (backoff) to replace a WebSocket that graphql-ws
+   * gave up on before it was acknowledged: new ws subscriptions queue here
+   * and start on the replacement.
+   */
+  let replacementTimer: ReturnType<typeof setTimeout> | undefined;
+  const awaitingSocket = new Set<() => void>();
+  let waitingForSocket = false;
 
   const interrupt = (via: 'ws' | 'sse', reason: string, socket?: Socket) => {
     for (const entry of [...live]) if (entry.via === via && (!socket || entry.socket === socket)) entry.interrupt(reason);
@@ -146,8 +180,11 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   const openSocket = (role: 'current' | 'probe'): Socket => {
     const socket: Socket = { client: undefined as unknown as WsClient, acked: false, opened: false, retired: false, abort: new AbortController() };
     // Assigned before createClient: with `lazy: false` it emits `connecting` synchronously.
-    if (role === 'current') current = socket;
-    else probe = socket;
+    if (role === 'current') {
+      current = socket;
+      clearTimeout(replacementTimer);
+      waitingForSocket = false;
+    } else probe = socket;
     socket.client = createWsClient({
       url: wsUrl,
       webSocketImpl,
@@ -189,6 +226,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
         },
       },
     });
+    if (role === 'current') for (const start of [...awaitingSocket]) start();
     return socket;
   };
 
@@ -231,19 +269,62 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       return;
     }
     if (socket !== current) return;
-    if (fatalCloseCodes.has(code)) {
-      // graphql-ws gives up on these and fails the subscriptions itself.
-      status.set('offline');
-      return;
-    }
     if (wasAcked) {
+      if (fatalCloseCodes.has(code)) {
+        // graphql-ws gives up on these and fails the subscriptions itself.
+        status.set('offline');
+        return;
+      }
       status.set('reconnecting');
       interrupt('ws', `WebSocket closed (${code})`, socket);
+      return;
+    }
+    if (graphqlWsGivesUp(code)) {
+      // Before the acknowledgement this is a failed attempt like any other, but
+      // graphql-ws will not retry it: replace the socket ourselves.
+      void replaceAfterFatalClose(socket, code);
+      return;
+    }
+    if (code === CloseCode.Forbidden) {
+      // Invalid credentials: graphql-ws retries (with the token read again), SSE would be refused too.
+      const { reason = '' } = (event ?? {}) as { reason?: string };
+      const error = new WebSocketAuthError(code, reason);
+      for (const entry of [...live]) if (entry.via === 'ws' && entry.socket === socket) entry.fail(error);
       return;
     }
     if (socket.opened && isApplicationCloseCode(code)) return; // the server spoke: not a blocked upgrade
     failures += 1;
     if (failures >= fallbackAfterFailures) void considerFallback(socket);
+  };
+
+  /**
+   * A connection attempt was closed before the acknowledgement with a code
+   * graphql-ws does not retry (1011, 4400, 4500…). It counts as a failed
+   * attempt: the subscriptions on it wait for the next socket, which is
+   * opened after a backoff delay, or move to SSE once `fallbackAfterFailures`
+   * attempts failed and HTTP works.
+   */
+  const replaceAfterFatalClose = async (socket: Socket, code: number) => {
+    failures += 1;
+    waitingForSocket = true;
+    void retire(socket); // `current` is null until the replacement: subscriptions queue
+    interrupt('ws', `WebSocket closed (${code}) before it was acknowledged`, socket);
+    const attempt = failures;
+    if (failures >= fallbackAfterFailures) {
+      const reachable = await httpReachable();
+      if (disposed || mode !== 'ws' || current || !waitingForSocket) return; // restarted meanwhile
+      if (reachable && sseFallback) {
+        waitingForSocket = false;
+        switchToSse(socket);
+        return;
+      }
+      if (!reachable) status.set('offline');
+    }
+    if (disposed) return;
+    clearTimeout(replacementTimer);
+    replacementTimer = setTimeout(() => {
+      if (!disposed && mode === 'ws' && !current) openSocket('current');
+    }, backoffDelay(attempt - 1, backoff));
   };
 
   /**
@@ -308,7 +389,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
         queueMicrotask(() => sink.error(new Error('The Realmcast client is disposed.')));
         return noop;
       }
-      if (!socket) {
+      if (!socket && !waitingForSocket) {
         // Only reachable in the instant of a switch: let the resume link route it again.
         queueMicrotask(() => sink.error(new TransportInterruptedError('no WebSocket right now')));
         return noop;
@@ -318,15 +399,20 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       const finish = () => {
         done = true;
         live.delete(entry);
+        awaitingSocket.delete(attach);
         release();
       };
       const entry: LiveSubscription = {
         via: 'ws',
-        socket,
         interrupt(reason) {
           if (done) return;
           finish();
           sink.error(new TransportInterruptedError(reason));
+        },
+        fail(error) {
+          if (done) return;
+          finish();
+          sink.error(error);
         },
         end() {
           if (done) return;
@@ -335,23 +421,31 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
         },
       };
       live.add(entry);
-      release = socket.client.subscribe(payload, {
-        next: (value) => {
-          if (!done) sink.next(value);
-        },
-        error: (error) => {
-          if (done) return;
-          done = true;
-          live.delete(entry);
-          sink.error(asError(error));
-        },
-        complete: () => {
-          if (done) return;
-          done = true;
-          live.delete(entry);
-          sink.complete();
-        },
-      });
+      function attach() {
+        awaitingSocket.delete(attach);
+        if (done || !current) return;
+        entry.socket = current;
+        release = current.client.subscribe(payload, {
+          next: (value) => {
+            if (!done) sink.next(value);
+          },
+          error: (error) => {
+            if (done) return;
+            done = true;
+            live.delete(entry);
+            sink.error(asError(error));
+          },
+          complete: () => {
+            if (done) return;
+            done = true;
+            live.delete(entry);
+            sink.complete();
+          },
+        });
+      }
+      // Waiting for the socket that replaces one closed before its acknowledgement.
+      if (socket) attach();
+      else awaitingSocket.add(attach);
       return () => {
         if (!done) finish();
       };
@@ -402,6 +496,11 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
             if (done) return;
             finish();
             observer.error(new TransportInterruptedError(reason));
+          },
+          fail(error) {
+            if (done) return;
+            finish();
+            observer.error(error);
           },
           end() {
             if (done) return;
@@ -480,6 +579,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       if (disposed) return;
       disposed = true;
       clearTimeout(probeTimer);
+      clearTimeout(replacementTimer);
       for (const entry of [...live]) entry.end();
       await Promise.all([retire(current), retire(probe)]);
       sse.dispose();

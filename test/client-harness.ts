@@ -7,7 +7,7 @@
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Observable, Subscribable } from 'rxjs';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { createRealmcastClient, type RealmcastClient, type RealmcastClientOptions } from '../client/index.js';
 import { onTeardown } from './harness.js';
 
@@ -93,6 +93,15 @@ export interface TestProxy {
   refuseUpgrades(refuse: boolean): void;
   /** Upgrades refused so far. */
   readonly refusedUpgrades: number;
+  /**
+   * Accept WebSocket upgrades but close each socket at once with `code`
+   * (before any graphql-ws acknowledgement), or (null) let them through.
+   */
+  closeUpgradesWith(code: number | null): void;
+  /** Sockets closed that way so far. */
+  readonly closedUpgrades: number;
+  /** Resolves once `count` sockets were closed that way. */
+  whenClosedUpgrades(count: number): Promise<void>;
 }
 
 /**
@@ -100,7 +109,10 @@ export interface TestProxy {
  * streams responses (so SSE works), tunnels WebSocket upgrades unless told to
  * refuse them. Closed after the file's tests.
  */
-export async function startProxy(target: string, options: { refuseUpgrades?: boolean } = {}): Promise<TestProxy> {
+export async function startProxy(
+  target: string,
+  options: { refuseUpgrades?: boolean; closeUpgradesWith?: number } = {},
+): Promise<TestProxy> {
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -109,6 +121,10 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
   };
   let refusing = options.refuseUpgrades ?? false;
   let refusedUpgrades = 0;
+  let closeWith = options.closeUpgradesWith ?? null;
+  let closedUpgrades = 0;
+  const closeWaiters = new Set<() => void>();
+  const closer = new WebSocketServer({ noServer: true });
 
   const server = createServer((req, res) => {
     const forwarded = request(
@@ -130,6 +146,15 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    if (closeWith !== null) {
+      const code = closeWith;
+      closer.handleUpgrade(req, socket, head, (ws) => {
+        closedUpgrades += 1;
+        ws.close(code, 'closed by the test proxy');
+        for (const wake of [...closeWaiters]) wake();
+      });
+      return;
+    }
     const tunnel = connect(Number(upstream.port), upstream.hostname, () => {
       const headers: string[] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
@@ -149,6 +174,7 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
     () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        closer.close();
         server.close(() => resolve());
       }),
   );
@@ -170,6 +196,23 @@ export async function startProxy(target: string, options: { refuseUpgrades?: boo
     },
     get refusedUpgrades() {
       return refusedUpgrades;
+    },
+    closeUpgradesWith(code) {
+      closeWith = code;
+    },
+    get closedUpgrades() {
+      return closedUpgrades;
+    },
+    whenClosedUpgrades(count) {
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          if (closedUpgrades < count) return;
+          closeWaiters.delete(check);
+          resolve();
+        };
+        closeWaiters.add(check);
+        check();
+      });
     },
   };
 }

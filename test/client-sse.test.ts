@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MarketTickerDocument, SetStockPriceDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../client/generated/graphql.js';
-import type { ConnectionStatus, ResubscribeEvent } from '../client/index.js';
+import { WebSocketAuthError, type ConnectionStatus, type ResubscribeEvent } from '../client/index.js';
 import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from './client-harness.js';
 import { listening, startServer } from './harness.js';
 
@@ -22,6 +22,54 @@ describe('client: SSE fallback', () => {
     expect((await feed.next()).data?.worldEvents).toMatchObject({ kind: 'announcement', message: 'Carried by SSE' });
     expect(statuses).not.toContain('connected');
     expect(statuses.at(-1)).toBe('fallback-sse');
+  });
+
+  it.each([1011, 4500])(
+    'should count a close with %i before the acknowledgement as a failed attempt and fall back to SSE',
+    async (code) => {
+      const app = await startServer();
+      const proxy = await startProxy(app.url, { closeUpgradesWith: code });
+      const statuses: ConnectionStatus[] = [];
+      const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000 });
+      realm.status.subscribe((status) => statuses.push(status));
+      const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+      const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+
+      await realm.status.when('fallback-sse');
+      expect(proxy.closedUpgrades).toBe(3); // fallbackAfterFailures, each after a backoff
+      await listening(app, 'streamEvent', 'world');
+      await gm.client.mutate({ mutation: AnnounceWorldEventDocument, variables: { message: `After ${code}` } });
+      expect((await feed.next()).data?.worldEvents).toMatchObject({ kind: 'announcement', message: `After ${code}` });
+      expect(statuses).not.toContain('connected');
+      expect(statuses).not.toContain('offline');
+      expect(realm.status.get()).toBe('fallback-sse');
+    },
+  );
+
+  it('should retry a WebSocket closed with 1011 before the acknowledgement, without SSE', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { closeUpgradesWith: 1011 });
+    const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1_000 });
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    // Retried with backoff: a few attempts fail, then the proxy lets the next one through.
+    await proxy.whenClosedUpgrades(2);
+    expect(realm.status.get()).toBe('connecting');
+    proxy.closeUpgradesWith(null);
+    await realm.status.when('connected');
+    await listening(app, 'streamEvent', 'world');
+    await gm.client.mutate({ mutation: AnnounceWorldEventDocument, variables: { message: 'Over the WebSocket' } });
+    expect((await feed.next()).data?.worldEvents).toMatchObject({ message: 'Over the WebSocket' });
+  });
+
+  it('should fail waiting subscriptions with an auth error on 4403, and not fall back to SSE', async () => {
+    const app = await startServer();
+    const realm = realmcastClient(app.url, { token: 'not-a-token' });
+    const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    const { error } = await feed.next();
+    expect(error).toBeInstanceOf(WebSocketAuthError);
+    expect(error?.message).toMatch(/4403/);
+    expect(realm.status.get()).not.toBe('fallback-sse');
   });
 
   it('should resume over SSE across cut streams with nothing lost or repeated', async () => {

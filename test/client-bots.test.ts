@@ -8,6 +8,7 @@ import { createRelay } from '../client/bots/relay.js';
 import { formatTick } from '../client/bots/ticker.js';
 import { AnnounceWorldEventDocument, SetStockPriceDocument, ShiftFactionInfluenceDocument } from '../client/generated/graphql.js';
 import { realmcastClient } from './client-harness.js';
+import { createGame, joinGame, readGame, signIn, submitChoice } from './game-helpers.js';
 import { listening, onTeardown, startServer, tempDataDir } from './harness.js';
 
 interface Post {
@@ -102,6 +103,60 @@ describe('relay bot', () => {
     expect(all.slice(4).sort()).toEqual(['[INFO] Welcome back', '📈 IRON 40.00 → 50.00 (+25.0%)'].sort());
     expect(new Set(all).size).toBe(all.length);
     expect(receiver.posts).toHaveLength(7); // six messages, one retry
+  });
+});
+
+describe('relay bot: game turn results', () => {
+  it('should post each resolved turn of a game once, with a GAME_MASTER token, across a restart', async () => {
+    const app = await startServer();
+    const [alice, bob] = [await signIn(app.url, 'Alice'), await signIn(app.url, 'Bob')];
+    const game = await createGame(app.url, alice.token, 'Dragon Council');
+    await joinGame(app.url, bob.token, game.code);
+    /** Both players choose: the second choice resolves the turn. */
+    const playTurn = async () => {
+      const { turnNumber, scenario } = await readGame(app.url, alice.token, game.code);
+      for (const player of [alice, bob]) {
+        expect((await submitChoice(app.url, player.token, game.code, scenario.choices[0].id, turnNumber)).errors).toBeUndefined();
+      }
+      return turnNumber as number;
+    };
+    const receiver = await startReceiver();
+    const stateFile = path.join(tempDataDir(), 'relay', 'state.json');
+    const gmToken = await app.token('GAME_MASTER');
+    const startRelay = async () => {
+      const relay = createRelay({
+        realm: realmcastClient(app.url, { token: gmToken }),
+        webhookUrl: receiver.url,
+        stateFile,
+        worldKinds: [],
+        priceMoveThreshold: 0,
+        games: [game.code.toLowerCase()],
+        retryDelayMs: 10,
+        logger: () => {},
+      });
+      await relay.start();
+      return relay;
+    };
+    const turnMessage = (turn: number) => new RegExp(`^🎲 Dragon Council \\(${game.code}\\) turn ${turn}: \\S`);
+
+    // No stored cursor: the relay starts from the game's cursor read at start, so no wait for the subscription.
+    const first = await startRelay();
+    expect(await playTurn()).toBe(1);
+    const [turn1] = await receiver.until(1);
+    expect(turn1).toMatch(turnMessage(1));
+    await first.stop();
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).cursors).toEqual({ [`game:${game.code}`]: expect.any(String) });
+
+    await startRelay();
+    expect(await playTurn()).toBe(2);
+    const afterRestart = await receiver.until(2);
+    expect(afterRestart[1]).toMatch(turnMessage(2));
+    // Posts are in order: if turn 1 or 2 came again, it would show before turn 3.
+    expect(await playTurn()).toBe(3);
+    const all = await receiver.until(3);
+    expect(all).toHaveLength(3);
+    expect(all[2]).toMatch(turnMessage(3));
+    expect(receiver.posts.map((p) => p.key)).toEqual([...new Set(receiver.posts.map((p) => p.key))]);
   });
 });
 

@@ -6,6 +6,10 @@
  * - Big price moves: a stock that moved at least `--threshold` percent away
  *   from the last price the relay reported for it (so slow drifts are
  *   reported too, once they add up).
+ * - Game turn results (`--game CODE`, repeatable or comma-separated): one
+ *   message per `TurnResolved`. The token must be a player of the game or a
+ *   GAME_MASTER (a player's token makes that player count as online while the
+ *   relay runs, so prefer a game master's).
  *
  * Delivery is at-least-once per post and in order: a post that fails
  * (network error, HTTP 5xx or 429) is retried with capped exponential backoff
@@ -15,17 +19,16 @@
  * repeats posts (only a crash between a post and the state write repeats that
  * one post; the `Idempotency-Key` header lets receivers drop it).
  *
- * Adding a stream (e.g. a game's turn results once `gameEvents` exists) means
- * adding a {@link RelaySource}: a subscription with `after`, and a function
- * turning an event into a message or nothing.
+ * Adding a stream means adding a {@link RelaySource}: a subscription with
+ * `after`, and a function turning an event into a message or nothing.
  *
- * Usage: npm run bot:relay -- --webhook https://chat.example/hooks/abc [--kinds a,b] [--threshold 5]
+ * Usage: npm run bot:relay -- --webhook https://chat.example/hooks/abc [--kinds a,b] [--threshold 5] [--game CODE]
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import { MarketTickerDocument, StocksDocument, WorldFeedDocument } from '../generated/graphql.js';
-import type { MarketTickerSubscription, WorldFeedSubscription } from '../generated/graphql.js';
+import { GameSummaryDocument, GameTurnResultsDocument, MarketTickerDocument, StocksDocument, WorldFeedDocument } from '../generated/graphql.js';
+import type { GameTurnResultsSubscription, MarketTickerSubscription, WorldFeedSubscription } from '../generated/graphql.js';
 import { backoffDelay, type RealmcastClient } from '../index.js';
 import { connect, connectionUsage, isMain, list, log, numberFlag, parseCommandLine, untilSignal } from './cli.js';
 
@@ -41,7 +44,9 @@ export interface RelayState {
 export interface RelaySource<E = any> {
   /** Key of its cursor in the state file, e.g. `world`. */
   name: string;
-  /** Subscribes after `after` (undefined: from now). */
+  /** Runs once in `start()`, before `subscribe` (e.g. to look something up); may throw to refuse starting. */
+  prepare?(realm: RealmcastClient): Promise<void>;
+  /** Subscribes after `after` (undefined: no stored cursor yet). */
   subscribe(realm: RealmcastClient, after: string | undefined): Observable<{ data?: unknown; error?: unknown }>;
   /** The event in a result, if any. */
   event(data: unknown): E | undefined;
@@ -69,7 +74,9 @@ export interface RelayOptions {
   maxRetryDelayMs?: number;
   /** A post without an answer after this long counts as failed (and is retried). @default 10_000 // 10 seconds */
   requestTimeoutMs?: number;
-  /** Extra sources (e.g. game turn results). @default [] */
+  /** Games (join codes) whose turn results to relay. @default [] */
+  games?: string[];
+  /** Extra sources. @default [] */
   sources?: RelaySource[];
   /** Fetch implementation for the webhook. @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -122,6 +129,31 @@ export function priceMovesSource(threshold: number, symbols: string[] | undefine
   };
 }
 
+/**
+ * A game's turn results as `🎲 <game name> (CODE) turn N: <outcome>`. With no
+ * stored cursor it starts from the game's cursor as read at start, so nothing
+ * resolved after the relay started is missed.
+ */
+export function gameTurnsSource(code: string): RelaySource<GameTurnResultsSubscription['gameEvents']> {
+  const gameCode = code.trim().toUpperCase();
+  let name = gameCode;
+  let startCursor: string | undefined;
+  return {
+    name: `game:${gameCode}`,
+    async prepare(realm) {
+      const { data } = await realm.client.query({ query: GameSummaryDocument, variables: { code: gameCode }, fetchPolicy: 'network-only' });
+      if (!data?.game) throw new Error(`no game with code ${gameCode}`);
+      name = data.game.name;
+      startCursor = data.game.cursor;
+    },
+    subscribe: (realm, after) =>
+      realm.client.subscribe({ query: GameTurnResultsDocument, variables: { code: gameCode, after: after ?? startCursor } }),
+    event: (data) => (data as GameTurnResultsSubscription | undefined)?.gameEvents,
+    cursor: (event) => event.cursor,
+    message: (event) => (event.__typename === 'TurnResolved' ? `🎲 ${name} (${gameCode}) turn ${event.turnNumber}: ${event.outcome}` : null),
+  };
+}
+
 export function createRelay(options: RelayOptions): Relay {
   const {
     realm,
@@ -139,6 +171,7 @@ export function createRelay(options: RelayOptions): Relay {
   const sources: RelaySource[] = [
     ...(worldKinds?.length === 0 ? [] : [worldEventsSource(worldKinds)]),
     ...(priceMoveThreshold > 0 ? [priceMovesSource(priceMoveThreshold, symbols)] : []),
+    ...[...new Set((options.games ?? []).map((code) => code.trim().toUpperCase()).filter(Boolean))].map(gameTurnsSource),
     ...(options.sources ?? []),
   ];
 
@@ -217,6 +250,7 @@ export function createRelay(options: RelayOptions): Relay {
         const { data } = await realm.client.query({ query: StocksDocument, fetchPolicy: 'network-only' });
         for (const stock of data?.stocks ?? []) state.reportedPrices[stock.symbol] ??= stock.price;
       }
+      for (const source of sources) await source.prepare?.(realm);
       for (const source of sources) {
         const observable = source.subscribe(realm, state.cursors[source.name]);
         subscriptions.push(
@@ -249,12 +283,14 @@ Usage: npm run bot:relay -- --webhook <url> [options]
   --kinds <a,b>         World event kinds to relay (default: all; "none" for none)
   --threshold <pct>     Report a stock moving this many percent (default 5; 0 = off)
   --symbols <A,B>       Only these stocks for price moves (default: all)
+  --game <CODE>         Relay this game's turn results (repeatable or A,B; token of a
+                        player of the game or a GAME_MASTER)
 
 ${connectionUsage}`;
 
 async function main() {
   const values = parseCommandLine(
-    { webhook: { type: 'string' }, state: { type: 'string' }, kinds: { type: 'string' }, threshold: { type: 'string' }, symbols: { type: 'string' } },
+    { webhook: { type: 'string' }, state: { type: 'string' }, kinds: { type: 'string' }, threshold: { type: 'string' }, symbols: { type: 'string' }, game: { type: 'string', multiple: true } },
     usage,
   );
   const webhookUrl = values.webhook ?? process.env.RELAY_WEBHOOK_URL;
@@ -270,6 +306,7 @@ async function main() {
     worldKinds: values.kinds === 'none' ? [] : list(values.kinds),
     priceMoveThreshold: numberFlag(values.threshold, 5, 'threshold'),
     symbols: list(values.symbols, (s) => s.toUpperCase()),
+    games: (values.game ?? []).flatMap((codes) => list(codes, (c) => c.toUpperCase()) ?? []),
   });
   await relay.start();
   log(`relaying to ${new URL(webhookUrl).host}; Ctrl-C to stop`);

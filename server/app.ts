@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import { Registry } from 'prom-client';
@@ -18,6 +18,7 @@ import { createEventLog } from './events/event-log.js';
 import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
+import { apiError, ErrorCode } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRedisPresenceTracker } from './presence/redis.js';
 import { createRedisTypingLimit } from './presence/redis-typing-limit.js';
@@ -194,14 +195,23 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           request: new Request('http://localhost/graphql', { method: 'POST' }),
           wsViewer,
         });
-        const args: ExecutionArgs = {
-          schema: envelopedSchema,
-          operationName: payload.operationName,
-          document: parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies Enveloped,
-        };
+        // A bad operation fails alone with an error message; thrown here it
+        // would close the whole socket (4500) and every other subscription on it.
+        let args: ExecutionArgs;
+        try {
+          args = {
+            schema: envelopedSchema,
+            operationName: payload.operationName,
+            document: parse(payload.query),
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe } satisfies Enveloped,
+          };
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          logger.error({ err: error }, 'internal error (masked)');
+          return [apiError(ErrorCode.Internal, 'Unexpected error.')];
+        }
         const errors = validate(args.schema, args.document);
         return errors.length ? errors : args;
       },
@@ -219,6 +229,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
 
   const startSimulator = () =>
     createMarketSimulator({
+      store,
       market: services.market,
       events,
       periodMs: config.marketTickMs,

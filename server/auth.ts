@@ -90,7 +90,7 @@ export function createTokenIssuer(secret: string): TokenIssuer {
         return { id: payload.sub, name: payload.name, role: role as Role, scopes };
       } catch (error) {
         const reason = error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid';
-        throw apiError(ErrorCode.Unauthenticated, `The token is ${reason}.`, { reason });
+        throw apiError(ErrorCode.Unauthenticated, `The token is ${reason}.`, { reason }, 401);
       }
     },
   };

@@ -27,20 +27,16 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** HTTP status used when a request fails before execution with this code. */
-const httpStatusByCode: Partial<Record<ErrorCode, number>> = {
-  UNAUTHENTICATED: 401,
-};
-
 /**
  * Builds the one kind of error resolvers throw: a GraphQL error with a stable
  * code that Yoga passes through unmasked. Anything else a resolver throws is
- * masked as "Unexpected error." by Yoga.
+ * masked as "Unexpected error." by Yoga. `httpStatus` is only for errors
+ * raised before execution (a bad token): a field error must not turn a
+ * partial result into an HTTP error.
  */
-export function apiError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
-  const status = httpStatusByCode[code];
+export function apiError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, httpStatus?: number) {
   return createGraphQLError(message, {
-    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+    extensions: { code, ...extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
   });
 }
 

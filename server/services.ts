@@ -57,7 +57,7 @@ export function createServices(deps: ServiceDeps) {
     market,
     factions,
     world: createWorld({ events }),
-    portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs }),
+    portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger }),
     games,
     presence,
     typing,

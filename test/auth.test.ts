@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { encodeCursor } from '../server/events/event-log.js';
 import { errorCode, gql, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
 
 const run = promisify(execFile);
@@ -89,5 +90,26 @@ describe('auth', () => {
     expect((await gql(app.url, '{ me { name role } }', {}, token)).data).toEqual({ me: { name: 'ops', role: 'GAME_MASTER' } });
     const set = await gql(app.url, 'mutation { setStockPrice(symbol: "IRON", price: 44) { price } }', {}, token);
     expect(set.data).toEqual({ setStockPrice: { price: 44 } });
+  });
+});
+
+describe('bad operations over one socket', () => {
+  it('should fail a malformed operation alone, keeping the socket and its other subscriptions', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const client = wsClient(app.url);
+    const good = subscribe(client, 'subscription ($after: String) { worldEvents(after: $after) { message } }', { after: encodeCursor('world', 1) });
+    const broken = subscribe(client, 'subscription {');
+    expect(await broken.failed).toMatchObject([{ message: expect.stringContaining('Syntax Error') }]);
+    await gql(app.url, 'mutation { announceWorldEvent(message: "still here") { id } }', {}, gm);
+    expect(await good.next()).toEqual({ worldEvents: { message: 'still here' } });
+  });
+
+  it('should answer an anonymous field error with HTTP 200, keeping 401 for bad tokens', async () => {
+    const app = await startServer();
+    const result = await gql(app.url, '{ stocks { symbol } games { code } }');
+    expect(result.status).toBe(200);
+    expect(errorCode(result)).toBe('UNAUTHENTICATED');
+    expect(result.data).toBeNull(); // `games` is non-null, so the error nulls the whole result, per GraphQL
   });
 });

@@ -33,6 +33,17 @@ describe('event log and cursors', () => {
     }
   });
 
+  it('should refuse a cursor beyond the stream or older than the retained log instead of skipping events', async () => {
+    const app = await startServer({ eventRetentionMinimum: 1 });
+    const gm = await app.token('GAME_MASTER');
+    for (const m of ['a', 'b', 'c']) await gql(app.url, announce, { m }, gm);
+    await app.services.events.prune(new Date(Date.now() + 86_400_000 + 1_000));
+    for (const after of [encodeCursor('world', 99), encodeCursor('world', 1)]) {
+      const feed = subscribe(wsClient(app.url), 'subscription ($after: String) { worldEvents(after: $after) { cursor } }', { after });
+      expect(await feed.failed).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT', field: 'after' } }]);
+    }
+  });
+
   it('should keep players, portfolios and the event log across a restart on the same DATA_DIR', async () => {
     const dataDir = tempDataDir();
     const first = await startServer({ dataDir });

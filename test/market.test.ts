@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { randomWalkStep } from '../server/domain/market.js';
 import { errorCode, gql, listening, startServer, subscribe, wsClient } from './harness.js';
 
 describe('market', () => {
@@ -71,5 +72,10 @@ describe('market', () => {
     expect(await feed.next()).toEqual({
       worldEvents: { kind: 'market.crash', message: expect.stringContaining('SHIP'), severity: 'CRITICAL' },
     });
+  });
+
+  it('should walk a price a game master set far from the open instead of snapping it back', () => {
+    const steps = [0.1, 0.5, 0.9].map((r) => randomWalkStep({ price: 1000, openPrice: 42.5 }, () => r));
+    for (const next of steps) expect(Math.abs(next / 1000 - 1)).toBeLessThan(0.05);
   });
 });

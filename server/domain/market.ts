@@ -127,17 +127,18 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
 
 /**
  * One step of the simulator's random walk for a stock: a normal move of about
- * 1% with a gentle pull back towards the open price, so prices wander but
- * stay within 0.2×–5× of the open.
+ * 1% with a gentle pull back towards the open price, so prices wander without
+ * running away. A price a game master set far from the open drifts back over
+ * many ticks instead of snapping back (which would post a false crash).
  */
 export function randomWalkStep(stock: { price: number; openPrice: number }, random: () => number = Math.random): number {
   const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const drift = 0.002 * Math.log(stock.openPrice / stock.price);
-  const next = stock.price * Math.exp(0.01 * gaussian + drift);
-  return Math.min(stock.openPrice * 5, Math.max(stock.openPrice * 0.2, next));
+  return stock.price * Math.exp(0.01 * gaussian + drift);
 }
 
 export interface SimulatorOptions {
+  store: Store;
   market: Market;
   events: EventLog;
   /** Period in milliseconds; the simulator does nothing when it is 0. */
@@ -150,18 +151,21 @@ export interface SimulatorOptions {
 
 /** Starts the market simulator; `dispose` stops it after the running tick. */
 export function createMarketSimulator(options: SimulatorOptions) {
-  const { market, events, periodMs, onError, random = Math.random } = options;
+  const { store, market, events, periodMs, onError, random = Math.random } = options;
   let running: Promise<void> | undefined;
   const tick = async () => {
-    const stocks = await market.listStocks();
-    await events.transact((tx, append) =>
-      market.applyPriceChanges(
+    await events.transact(async (tx, append) => {
+      // Walk from the rows as locked in this transaction (symbol order, like
+      // `applyPriceChanges`), so a price a game master set a moment ago is
+      // walked from, not overwritten.
+      const stocks = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().orderBy('symbol')).execute();
+      await market.applyPriceChanges(
         tx,
         append,
         stocks.map((stock) => ({ symbol: stock.symbol, price: randomWalkStep(stock, random) })),
         Object.fromEntries(stocks.map((stock) => [stock.symbol, Math.floor(random() * 50)])),
-      ),
-    );
+      );
+    });
   };
   // A tick that outlasts the period is not stacked behind: the next one is skipped.
   const timer =

@@ -4,6 +4,7 @@ import { Streams } from '../events/topics.js';
 import type { EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { Store, Tx } from '../store/store.js';
 import { roundMoney, validInt } from './validate.js';
 
@@ -39,12 +40,14 @@ export function createPortfolios({
   events,
   pubsub,
   coalesceMs,
+  logger,
 }: {
   store: Store;
   events: EventLog;
   pubsub: RealmPubSub;
   /** Minimum gap between two updates caused by price moves. */
   coalesceMs: number;
+  logger: Logger;
 }) {
   const ensureAccount = async (tx: Tx, playerId: string) => {
     await tx.insertInto('accounts').values({ playerId, cash: startingCash, realizedPnl: 0 }).onConflict((oc) => oc.doNothing()).execute();
@@ -143,7 +146,8 @@ export function createPortfolios({
         await tx.insertInto('trades').values(record).execute();
         return record;
       });
-      await pubsub.publish('portfolioChanged', playerId, { playerId });
+      // The trade is committed: a failed notice (Redis away) must not turn it into an error the client retries.
+      await pubsub.publish('portfolioChanged', playerId, { playerId }).catch((error: unknown) => logger.error({ err: error, playerId }, 'portfolioChanged publish failed'));
       return trade;
     },
 
@@ -154,7 +158,7 @@ export function createPortfolios({
      */
     watch(playerId: string): Repeater<PortfolioView> {
       return new Repeater<PortfolioView>(async (push, stop) => {
-        let held = await portfolios.heldSymbols(playerId);
+        let held = new Set<string>();
         let queue: Promise<unknown> = Promise.resolve();
         let timer: NodeJS.Timeout | undefined;
         let lastPriceUpdate = 0;
@@ -176,14 +180,22 @@ export function createPortfolios({
             emit();
           }, wait);
         };
-        const stopTrades = await pubsub.subscribe('portfolioChanged', playerId, emit);
-        const stopTicks = await pubsub.subscribe('streamEvent', Streams.market, (event) => {
-          if (event.type === 'StockTicked' && held.has(event.payload.symbol)) onTick();
-        });
-        await stop;
-        clearTimeout(timer);
-        stopTrades();
-        stopTicks();
+        const unsubscribes: Array<() => void> = [];
+        try {
+          // Subscribe before reading the holdings, so a trade in between is not missed.
+          unsubscribes.push(await pubsub.subscribe('portfolioChanged', playerId, emit));
+          unsubscribes.push(
+            await pubsub.subscribe('streamEvent', Streams.market, (event) => {
+              if (event.type === 'StockTicked' && held.has(event.payload.symbol)) onTick();
+            }),
+          );
+          const current = await portfolios.heldSymbols(playerId);
+          for (const symbol of current) held.add(symbol);
+          await stop;
+        } finally {
+          clearTimeout(timer);
+          for (const unsubscribe of unsubscribes) unsubscribe();
+        }
       });
     },
   };

@@ -203,7 +203,18 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
         onActive?.();
         try {
           if (afterSeq === undefined) last = await headOf(stream);
-          else await catchUp(Number.MAX_SAFE_INTEGER);
+          else {
+            // A cursor the log cannot continue from exactly is refused, never
+            // silently skipped: one beyond the head (a reset world), or one
+            // older than what retention kept.
+            const head = await headOf(stream);
+            if (afterSeq > head) throw badInput('after', '"after" is beyond the end of this stream; read the current state and subscribe without it.');
+            const [first] = await read(stream, afterSeq, 1);
+            if (first && first.seq > afterSeq + 1) {
+              throw badInput('after', '"after" is older than the retained event log; read the current state and subscribe without it.');
+            }
+            await catchUp(Number.MAX_SAFE_INTEGER);
+          }
         } catch (error) {
           stop(error);
         } finally {

@@ -90,12 +90,19 @@ export function createMemoryPresenceTracker(options: MemoryPresenceOptions): Pre
     },
 
     async dispose() {
-      // Pending offlines are dropped, not flushed: the process is going away,
-      // and players reconnecting to another instance must not flap offline.
+      // One process serves the whole world here, so its end is everyone's
+      // disconnect: record it now rather than leave PlayerConnected unmatched
+      // in the log. (The Redis tracker hands this to the other instances.)
       disposed = true;
-      for (const players of games.values()) for (const entry of players.values()) clearTimeout(entry.graceTimer);
+      const offline: Promise<void>[] = [];
+      for (const [code, players] of games) {
+        for (const entry of players.values()) {
+          clearTimeout(entry.graceTimer);
+          offline.push(transition(code, entry.player, false, entry.lastSeenAt));
+        }
+      }
       games.clear();
-      await Promise.all(transitions.values());
+      await Promise.all([...offline, ...transitions.values()]);
     },
   };
 }

@@ -29,6 +29,15 @@ describe('factions', () => {
     });
   });
 
+  it('should record nothing when a clamped shift moves nothing', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    await gql(app.url, shift, { id: 'free', delta: -25, reason: 'Disband' }, gm);
+    const again = await gql(app.url, shift, { id: 'free', delta: -5, reason: 'Disband more' }, gm);
+    expect(again.data).toEqual({ shiftFactionInfluence: { id: 'free', influence: 0, lastChange: -10 } });
+    expect(await app.services.events.head('factions')).toBe(1);
+  });
+
   it('should post a world event for a big shift', async () => {
     const app = await startServer();
     const gm = await app.token('GAME_MASTER');

@@ -304,6 +304,34 @@ describe('game rooms', () => {
     expect(seen[5]).toMatchObject({ turnNumber: 1, choice: { id: choice.id }, resolvedBy: null });
   });
 
+  it("should end a leaver's gameEvents and presence subscriptions", async () => {
+    const app = await startServer();
+    const [alice, bob] = await Promise.all(['Alice', 'Bob'].map((n) => signIn(app.url, n)));
+    const game = await createGame(app.url, alice!.token);
+    await joinGame(app.url, bob!.token, game.code);
+    const client = wsClient(app.url, bob!.token);
+    const events = gameEvents(client, game.code, game.cursor);
+    const presence = subscribe(client, 'subscription ($code: String!) { presence(code: $code) { onlineCount } }', { code: game.code });
+    await presence.next();
+    await leaveGame(app.url, bob!.token, game.code);
+    await events.completed;
+    await presence.completed;
+  });
+
+  it('should show presence in game(code) only to its players and game masters', async () => {
+    const app = await startServer();
+    const [alice, outsider] = await Promise.all(['Alice', 'Olaf'].map((n) => signIn(app.url, n)));
+    const game = await createGame(app.url, alice!.token);
+    const watching = gameEvents(wsClient(app.url, alice!.token), game.code, game.cursor, true);
+    expect(await watching.next()).toMatchObject({ __typename: 'PlayerConnected' });
+    const query = 'query ($code: String!) { game(code: $code) { players { online lastSeenAt } } }';
+    const gm = await app.token('GAME_MASTER');
+    for (const token of [alice!.token, gm]) {
+      expect((await gql(app.url, query, { code: game.code }, token)).data!.game.players).toEqual([{ online: true, lastSeenAt: expect.any(String) }]);
+    }
+    expect((await gql(app.url, query, { code: game.code }, outsider!.token)).data!.game.players).toEqual([{ online: false, lastSeenAt: null }]);
+  });
+
   it('should hand the host role to the longest-standing player and finish the game when the last one leaves', async () => {
     const app = await startServer();
     const [alice, bob, carol] = await Promise.all(['Alice', 'Bob', 'Carol'].map((n) => signIn(app.url, n)));

@@ -111,7 +111,7 @@ describe('presence', () => {
     gameEvents(wsClient(app.url, bob!.token), game.code.toLowerCase());
     const both = await snapshotWhere(snapshots, (p) => p.onlineCount === 2);
     expect(both.players.map((p) => p.online)).toEqual([true, true]);
-    const view = await readGame(app.url, carol!.token, game.code);
+    const view = await readGame(app.url, bob!.token, game.code);
     expect(view.players.map((p: any) => ({ player: { name: p.player.name }, online: p.online, lastSeenAt: p.lastSeenAt }))).toEqual(both.players);
 
     await joinGame(app.url, carol!.token, game.code);

@@ -28,6 +28,8 @@ export function createFactions({ store, events }: { store: Store; events: EventL
       if (!faction) throw apiError(ErrorCode.NotFound, `No faction with id "${factionId}".`, { field: 'factionId' });
       const influence = Math.round(Math.min(influenceBounds.max, Math.max(influenceBounds.min, faction.influence + delta)) * 100) / 100;
       const applied = Math.round((influence - faction.influence) * 100) / 100;
+      // Already at the bound: nothing moved, so nothing to record or announce.
+      if (applied === 0) return faction;
       const updated = { ...faction, influence, lastChange: applied, updatedAt: new Date().toISOString() };
       await tx.updateTable('factions').set({ influence, lastChange: applied, updatedAt: updated.updatedAt }).where('id', '=', factionId).execute();
       await append(Streams.factions, 'FactionInfluenceChanged', {

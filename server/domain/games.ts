@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
-import { encodeCursor, type Append, type CursoredEvent, type EventLog } from '../events/event-log.js';
+import { encodeCursor, withCursor, type Append, type CursoredEvent, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { Streams, type EventType, type LogEntry, type PlayerRef } from '../events/topics.js';
+import { Streams, type EventType, type PlayerRef } from '../events/topics.js';
 import { apiError, badInput, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PresenceTracker, Release } from '../presence/tracker.js';
@@ -167,11 +167,6 @@ export function createGames(deps: GamesDeps) {
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
 
-  const headOf = async (code: string) => {
-    const row = await store.db.selectFrom('streams').select('lastSeq').where('stream', '=', Streams.game(code)).executeTakeFirst();
-    return row ? Number(row.lastSeq) : 0;
-  };
-
   const currentScenario = (game: GameRow): Scenario => (game.scenarioId && scenarioById(game.scenarioId)) || drawScenario(game.code, game.turnNumber);
 
   /** Tells `presence` subscribers to look again (players joined or left). */
@@ -245,15 +240,12 @@ export function createGames(deps: GamesDeps) {
     return resolved;
   };
 
-  const withCursor = <T extends EventType>(entry: LogEntry<T>) =>
-    ({ ...entry, cursor: encodeCursor(entry.stream, entry.seq) }) as CursoredEvent<T>;
-
   const games = {
     /** The game as the API shows it, or undefined for an unknown code. */
     async view(codeInput: string): Promise<GameView | undefined> {
       const code = normalizeCode(codeInput);
       // The head first: events after it may already show in the view, but none before it can be missing.
-      const head = await headOf(code);
+      const head = await events.head(Streams.game(code));
       const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
       if (!game) return undefined;
       const members = await membersOf(store.db, code);
@@ -490,6 +482,9 @@ export function createGames(deps: GamesDeps) {
         onActive: () => {
           if (holder) holding = presence.hold(code, holder);
         },
+        // A player who leaves stops seeing the room (and stops counting as online in it).
+        endAfter: async (e) =>
+          holder !== null && e.type === 'PlayerLeft' && e.payload.player.id === holder.id && !(await isPlayer(code, holder.id)),
         onEnd: () => {
           holding?.then((release) => release()).catch((error) => logger.error({ err: error, code }, 'presence release failed'));
         },
@@ -520,6 +515,8 @@ export function createGames(deps: GamesDeps) {
           queue = queue
             .then(async () => {
               const view = await games.presence(code);
+              // A player who left stops seeing the room's presence.
+              if (holder && !view.players.some((p) => p.player.id === holder.id)) return stop();
               const serialized = JSON.stringify(view);
               if (serialized === last) return;
               last = serialized;

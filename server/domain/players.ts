@@ -20,6 +20,5 @@ export function createPlayers({ store }: { store: Store }) {
       await store.db.insertInto('players').values({ ...player, createdAt: new Date().toISOString() }).execute();
       return player;
     },
-    get: (id: string) => store.db.selectFrom('players').select(['id', 'name', 'role']).where('id', '=', id).executeTakeFirst(),
   };
 }

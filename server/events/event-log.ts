@@ -29,6 +29,8 @@ export interface EventLog {
   publishEphemeral<T extends EventType>(stream: string, type: T, payload: EventPayloads[T]): Promise<void>;
   /** Stored entries of `stream` with `seq > afterSeq`, oldest first, at most `limit`. */
   read(stream: string, afterSeq: number, limit?: number): Promise<LogEntry[]>;
+  /** The sequence number of the stream's newest stored entry (0 when empty). */
+  head(stream: string): Promise<number>;
   /** The newest `count` stored entries of `stream`, newest first. */
   latest(stream: string, count: number): Promise<LogEntry[]>;
   /**
@@ -57,6 +59,8 @@ export interface FollowOptions {
   filter?: (event: StreamEvent) => boolean;
   /** Called once the live subscription is active, before replay starts. */
   onActive?: () => void;
+  /** Checked after each delivered event; the stream ends when it resolves true. */
+  endAfter?: (event: StreamEvent) => boolean | Promise<boolean>;
   /** Called once when a follow that became active ends (the consumer returned, or it failed). */
   onEnd?: () => void;
 }
@@ -152,6 +156,8 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
 
     read,
 
+    head: headOf,
+
     async latest(stream, count) {
       const rows = await store.db
         .selectFrom('events')
@@ -164,11 +170,12 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     },
 
     follow(stream, options = {}) {
-      const { afterSeq, filter = () => true, onActive, onEnd } = options;
+      const { afterSeq, filter = () => true, onActive, onEnd, endAfter } = options;
       return new Repeater<CursoredEvent>(async (push, stop) => {
         let last = afterSeq ?? 0;
         const deliver = async (event: StreamEvent) => {
           if (filter(event)) await push({ ...event, cursor: encodeCursor(stream, event.seq ?? last) });
+          if (endAfter && (await endAfter(event))) stop();
         };
         const catchUp = async (untilSeq: number) => {
           while (last < untilSeq) {
@@ -245,6 +252,11 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
       return Number(result.numDeletedRows);
     },
   };
+}
+
+/** A stored entry with its cursor, as queries and mutations return events. */
+export function withCursor<T extends EventType>(entry: LogEntry<T>): CursoredEvent<T> {
+  return { ...entry, cursor: encodeCursor(entry.stream, entry.seq) } as CursoredEvent<T>;
 }
 
 /** Opaque, ordered cursor of one stream position: base64url of `stream:seq`. */

@@ -224,11 +224,16 @@ builder.queryFields((t) => ({
   game: t.field({
     type: Game,
     nullable: true,
-    description: 'One game by join code (case-insensitive); null when there is none. Any signed-in caller may look a game up, e.g. before joining it.',
+    description:
+      "One game by join code (case-insensitive); null when there is none. Any signed-in caller may look a game up, e.g. before joining it; presence (`online`, `lastSeenAt`) is only shown to the game's players and game masters.",
     args: { code: t.arg.string({ required: true, description: 'Join code.' }) },
     resolve: async (_root, { code }, { viewer, services }) => {
-      requireViewer(viewer);
-      return (await services.games.view(code)) ?? null;
+      const caller = requireViewer(viewer);
+      const view = await services.games.view(code);
+      if (!view) return null;
+      // SPEC: only a game's players (and game masters) see its presence.
+      const seesPresence = can(caller, 'watchAnyGame') || view.players.some((p) => p.player.id === caller.id);
+      return seesPresence ? view : { ...view, players: view.players.map((p) => ({ ...p, online: false, lastSeenAt: null })) };
     },
   }),
   games: t.field({

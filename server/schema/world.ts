@@ -1,7 +1,7 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
 import type { Severity } from '../domain/world.js';
-import { decodeCursor, encodeCursor, type CursoredEvent } from '../events/event-log.js';
+import { decodeCursor, withCursor, type CursoredEvent } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 
 const SeverityEnum = builder.enumType('Severity', {
@@ -25,15 +25,13 @@ const WorldEvent = builder.objectRef<CursoredEvent<'WorldEvent'>>('WorldEvent').
   }),
 });
 
-const withCursor = <T extends { stream: string; seq: number }>(entry: T) => ({ ...entry, cursor: encodeCursor(entry.stream, entry.seq) });
-
 builder.queryField('worldEvents', (t) =>
   t.field({
     type: [WorldEvent],
     description: 'The newest world events, newest first.',
     args: { last: t.arg.int({ description: 'How many (1–200). Default 20.' }) },
     resolve: async (_root, { last }, { services }) =>
-      (await services.world.latest(last ?? undefined)).map(withCursor) as CursoredEvent<'WorldEvent'>[],
+      (await services.world.latest(last ?? undefined)).map((entry) => withCursor(entry) as CursoredEvent<'WorldEvent'>),
   }),
 );
 

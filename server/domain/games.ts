@@ -511,9 +511,14 @@ export function createGames(deps: GamesDeps) {
       return new Repeater<PresenceView>(async (push, stop) => {
         let queue: Promise<unknown> = Promise.resolve();
         let last = '';
+        let queued = false;
         const emit = () => {
+          // A burst of changes costs one read: a read already queued will see them all.
+          if (queued) return;
+          queued = true;
           queue = queue
             .then(async () => {
+              queued = false;
               const view = await games.presence(code);
               // A player who left stops seeing the room's presence.
               if (holder && !view.players.some((p) => p.player.id === holder.id)) return stop();

@@ -1,5 +1,5 @@
 import type { PlayerRef } from '../events/topics.js';
-import type { OnlinePlayer, PresenceHooks, PresenceTracker, Release } from './tracker.js';
+import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker, type Release } from './tracker.js';
 
 /** The hooks of {@link PresenceHooks} and the grace period. */
 export interface MemoryPresenceOptions extends PresenceHooks {
@@ -20,26 +20,11 @@ interface Entry {
  * handed to `onTransition`, which persists it.
  */
 export function createMemoryPresenceTracker(options: MemoryPresenceOptions): PresenceTracker {
-  const { graceMs = 5_000, onTransition, onChange, onError } = options;
+  const { graceMs = 5_000 } = options;
   const games = new Map<string, Map<string, Entry>>();
-  /** Transitions per game, chained so they reach `onTransition` in the order they happened. */
-  const transitions = new Map<string, Promise<void>>();
   let disposed = false;
 
-  const transition = (code: string, player: PlayerRef, online: boolean, at: string) => {
-    const previous = transitions.get(code) ?? Promise.resolve();
-    const next = previous.then(() => onTransition(code, player, online, at)).catch(onError);
-    transitions.set(code, next);
-    void next.then(() => transitions.get(code) === next && transitions.delete(code));
-    return next;
-  };
-  const changed = async (code: string) => {
-    try {
-      await onChange(code);
-    } catch (error) {
-      onError(error);
-    }
-  };
+  const { transition, changed, settled } = createHookRunner(options);
 
   const goOffline = async (code: string, entry: Entry) => {
     entry.graceTimer = undefined;
@@ -102,7 +87,7 @@ export function createMemoryPresenceTracker(options: MemoryPresenceOptions): Pre
         }
       }
       games.clear();
-      await Promise.all([...offline, ...transitions.values()]);
+      await Promise.all([...offline, settled()]);
     },
   };
 }

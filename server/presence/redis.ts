@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Redis, type ChainableCommander } from 'ioredis';
 import { reconnectDelay } from '../events/redis-pubsub.js';
 import type { PlayerRef } from '../events/topics.js';
-import type { OnlinePlayer, PresenceHooks, PresenceTracker, Release } from './tracker.js';
+import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker, type Release } from './tracker.js';
 
 /** The hooks of {@link PresenceHooks}, where presence lives in Redis, and its timings. */
 export interface RedisPresenceOptions extends PresenceHooks {
@@ -232,8 +232,6 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     graceMs = 5_000,
     ttlMs = 10_000,
     sweepIntervalMs = 1_000,
-    onTransition,
-    onChange,
     onError,
   } = options;
   const renewEveryMs = Math.max(50, Math.floor(ttlMs / 3));
@@ -270,8 +268,6 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const holds = new Map<string, Map<string, { player: PlayerRef; openedAt: string }>>();
   /** Per game, a timer at the earliest grace deadline this instance knows of. */
   const graceTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  /** Transitions per game, chained so they reach `onTransition` in the order they were decided. */
-  const transitions = new Map<string, Promise<void>>();
   /** Redis work under way, awaited by dispose. */
   const running = new Set<Promise<unknown>>();
   let holdCount = 0;
@@ -303,20 +299,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
     return work;
   };
 
-  const transition = (code: string, player: PlayerRef, online: boolean, at: string) => {
-    const previous = transitions.get(code) ?? Promise.resolve();
-    const next = previous.then(() => onTransition(code, player, online, at)).catch(onError);
-    transitions.set(code, next);
-    void next.then(() => transitions.get(code) === next && transitions.delete(code));
-    return next;
-  };
-  const changed = async (code: string) => {
-    try {
-      await onChange(code);
-    } catch (error) {
-      onError(error);
-    }
-  };
+  const { transition, changed, settled } = createHookRunner(options);
 
   // Redis failures repeat while it is away (every renewal, sweep, hold): report each distinct one once.
   let lastBackgroundError: string | undefined;
@@ -522,7 +505,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
           onError(error);
         }
       }
-      await Promise.all(transitions.values());
+      await settled();
       if (ownsConnection) {
         if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
         else redis.disconnect();

@@ -44,3 +44,30 @@ export interface PresenceHooks {
   /** Where failures of the hooks go; presence itself keeps working. */
   onError(error: unknown): void;
 }
+
+/**
+ * The hooks as trackers call them: transitions chained per game so they reach
+ * `onTransition` in the order they happened, changes reported, and every hook
+ * failure routed to `onError` (presence itself keeps working).
+ */
+export function createHookRunner({ onTransition, onChange, onError }: PresenceHooks) {
+  const transitions = new Map<string, Promise<void>>();
+  return {
+    transition(code: string, player: PlayerRef, online: boolean, at: string): Promise<void> {
+      const previous = transitions.get(code) ?? Promise.resolve();
+      const next = previous.then(() => onTransition(code, player, online, at)).catch(onError);
+      transitions.set(code, next);
+      void next.then(() => transitions.get(code) === next && transitions.delete(code));
+      return next;
+    },
+    async changed(code: string): Promise<void> {
+      try {
+        await onChange(code);
+      } catch (error) {
+        onError(error);
+      }
+    },
+    /** Resolves when every transition started so far has run. */
+    settled: () => Promise.all(transitions.values()).then(() => undefined),
+  };
+}

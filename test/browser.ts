@@ -6,6 +6,19 @@ import { onTeardown } from './harness.js';
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
+ * Whether Chromium is installed. Under `CI=true` a missing browser is an error
+ * (the test file fails); elsewhere the browser tests are skipped with a note,
+ * so `npm test` passes on a fresh machine before `apt-get install chromium`.
+ */
+export function browserAvailable(): boolean {
+  if (existsSync(chromiumPath)) return true;
+  const message = `browser tests need Chromium at ${chromiumPath}: apt-get install chromium (.ci/run does)`;
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`SKIPPING: ${message}`);
+  return false;
+}
+
+/**
  * Launches headless Chromium, closed after the file's tests. The flags keep
  * it from reaching for Google's services, which this closed network refuses.
  */

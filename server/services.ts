@@ -40,7 +40,7 @@ export function createServices(deps: ServiceDeps) {
   const presenceHooks: PresenceHooks = {
     // `games` is only called once a subscription holds presence, long after it exists.
     onTransition: (code, player, online, at) => games.recordPresence(code, player, online, at),
-    onChange: (code) => pubsub.publish('presenceChanged', code, { code }),
+    onChange: (code) => games.presenceChanged(code),
     onError: (error) => logger.error({ err: error }, 'presence update failed'),
   };
   const presence = deps.presenceTracker?.(presenceHooks) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...presenceHooks });

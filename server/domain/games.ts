@@ -107,6 +107,9 @@ export interface GamesDeps {
   logger: Logger;
 }
 
+/** The error for a join code no game has. */
+const gameNotFound = (code: string) => apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+
 /**
  * Game rooms: membership, choices, turn resolution and room presence; no
  * GraphQL in here. Every change locks the game's row first, so on PostgreSQL
@@ -118,7 +121,7 @@ export function createGames(deps: GamesDeps) {
 
   const lockGame = async (tx: Tx, code: string): Promise<GameRow> => {
     const game = await store.lockForUpdate(tx.selectFrom('games').selectAll().where('code', '=', code)).executeTakeFirst();
-    if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+    if (!game) throw gameNotFound(code);
     return game;
   };
 
@@ -241,6 +244,8 @@ export function createGames(deps: GamesDeps) {
   };
 
   const games = {
+    presenceChanged,
+
     /** The game as the API shows it, or undefined for an unknown code. */
     async view(codeInput: string): Promise<GameView | undefined> {
       const code = normalizeCode(codeInput);
@@ -447,7 +452,7 @@ export function createGames(deps: GamesDeps) {
     async requirePlayer(codeInput: string, playerId: string): Promise<GameRow> {
       const code = normalizeCode(codeInput);
       const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
-      if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+      if (!game) throw gameNotFound(code);
       requireActive(game);
       if (!(await isPlayer(code, playerId))) throw notInGame(code);
       return game;
@@ -462,7 +467,7 @@ export function createGames(deps: GamesDeps) {
     async watchAccess(codeInput: string, playerId: string, mayWatchAny: boolean): Promise<{ code: string; isPlayer: boolean }> {
       const code = normalizeCode(codeInput);
       const game = await store.db.selectFrom('games').select('code').where('code', '=', code).executeTakeFirst();
-      if (!game) throw apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+      if (!game) throw gameNotFound(code);
       const player = await isPlayer(code, playerId);
       if (!player && !mayWatchAny) throw notInGame(code);
       return { code, isPlayer: player };

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { reconnectDelay, redactUrl } from './redis-pubsub.js';
+import { createFailFastRedis, redactUrl } from './redis-pubsub.js';
 
 /** What the leader runs; stopped when leadership ends. */
 export interface LeaderWork {
@@ -70,12 +69,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   // Step down this long before the lease we last renewed expires in Redis
   // (headroom for a late timer on a busy event loop).
   const marginMs = Math.min(1_000, Math.floor(ttlMs / 5));
-  const redis = new Redis(url, {
-    connectionName: `realmcast-${hostname()}-${process.pid}-lease`,
-    retryStrategy: reconnectDelay,
-    enableOfflineQueue: false,
-    commandTimeout: periodMs,
-  });
+  const redis = createFailFastRedis(url, 'lease', periodMs);
   const log = logger.child({ lease: key, instanceId });
 
   let work: LeaderWork | undefined;

@@ -34,6 +34,23 @@ export interface RedisPubSubOptions {
 export const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 2_000);
 
 /**
+ * A Redis connection for short commands that must fail fast, never late
+ * (leases, presence, rate limits): no offline queue and no resending after a
+ * reconnect, because a command that waited out an outage would decide
+ * something nobody is listening for any more. Named
+ * `realmcast-<host>-<pid>-<role>` in `CLIENT LIST`.
+ */
+export function createFailFastRedis(url: string, role: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    connectionName: `realmcast-${hostname()}-${process.pid}-${role}`,
+    retryStrategy: reconnectDelay,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: commandTimeoutMs,
+  });
+}
+
+/**
  * The Redis engine behind {@link RealmPubSub}: graphql-redis-subscriptions'
  * `RedisPubSub` over two ioredis connections.
  *

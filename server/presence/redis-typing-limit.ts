@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import type { SharedTypingLimit } from '../domain/typing.js';
-import { reconnectDelay } from '../events/redis-pubsub.js';
+import { createFailFastRedis } from '../events/redis-pubsub.js';
 
 export interface RedisTypingLimitOptions {
   /** Redis holding the call windows (`redis://…`); the limit opens its own connection. */
@@ -42,12 +40,7 @@ return 0
  */
 export function createRedisTypingLimit(options: RedisTypingLimitOptions): SharedTypingLimit & { dispose(): Promise<void> } {
   const { url, prefix = '', onError, timeoutMs = 500 } = options;
-  const redis = new Redis(url, {
-    connectionName: `realmcast-${hostname()}-${process.pid}-typing`,
-    retryStrategy: reconnectDelay,
-    enableOfflineQueue: false,
-    commandTimeout: timeoutMs,
-  });
+  const redis = createFailFastRedis(url, 'typing', timeoutMs);
   redis.on('error', () => {}); // reported per call; ioredis keeps reconnecting
   redis.defineCommand('realmcastTypingAdmit', { numberOfKeys: 1, lua: admitScript });
   const admit = (redis as unknown as { realmcastTypingAdmit(...args: (string | number)[]): Promise<number> }).realmcastTypingAdmit.bind(redis);

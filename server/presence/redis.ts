@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type ChainableCommander } from 'ioredis';
-import { reconnectDelay } from '../events/redis-pubsub.js';
+import { createFailFastRedis } from '../events/redis-pubsub.js';
 import type { PlayerRef } from '../events/topics.js';
 import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker, type Release } from './tracker.js';
 
@@ -239,17 +239,8 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   const ownsConnection = typeof target === 'string';
   const redis =
     typeof target === 'string'
-      ? new Redis(target, {
-          connectionName: `realmcast-${hostname()}-${process.pid}-presence`,
-          retryStrategy: reconnectDelay,
-          // Fail fast, never late: a script that timed out or waited out an
-          // outage in a queue must not run afterwards, when nobody hears its
-          // verdict (a transition decided then would never be emitted).
-          // Whatever fails is repaired by the renewal when Redis is back.
-          enableOfflineQueue: false,
-          autoResendUnfulfilledCommands: false,
-          commandTimeout: commandTimeoutMs,
-        })
+      ? // Fail fast, never late: whatever fails is repaired by the renewal when Redis is back.
+        createFailFastRedis(target, 'presence', commandTimeoutMs)
       : target;
   if (ownsConnection) redis.on('error', () => {}); // reported per command; ioredis keeps reconnecting
   redis.defineCommand('realmcastPresenceHold', { numberOfKeys: keyNames.length, lua: holdScript });

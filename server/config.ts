@@ -1,154 +1,204 @@
 import { z } from 'zod';
 
+/** What a setting says about itself besides its type and default (which its zod schema holds). */
+export interface SettingMeta {
+  /** The environment variable that sets it. */
+  env: string;
+  /** One sentence for the README's configuration table. */
+  description: string;
+  /** How the README shows the default when it is not a plain value (or there is none). */
+  defaultText?: string;
+  /** Turns the variable's text into the setting's value when its type alone cannot say how. */
+  fromEnvironment?: (text: string) => unknown;
+}
+
+/** Holds the {@link SettingMeta} of every entry of {@link configSchema}. */
+export const settingsRegistry = z.registry<SettingMeta>();
+
+/** One setting: its schema (type, bounds, default) and where it comes from in the environment. */
+function setting<T extends z.ZodType>(schema: T, meta: SettingMeta): T {
+  settingsRegistry.add(schema as z.ZodType, meta);
+  return schema;
+}
+
+const millis = () => z.number().int().min(0);
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /**
- * Everything `createApp` can be told. Each option documents its default, and
- * `resolveOptions` applies exactly these defaults.
+ * Every setting of a Realmcast server, in one place: name (the key), environment
+ * variable, type, bounds, default and description. {@link AppOptions},
+ * {@link optionsFromEnvironment} and the README's configuration table
+ * (`npm run docs:config`) are all derived from it, so adding a setting is one entry here.
  */
-export interface AppOptions {
-  /** TCP port; `0` picks a free one (tests). @default 4000 */
-  port?: number;
-  /** Interface to bind. @default '0.0.0.0' */
-  host?: string;
-  /** Folder for the embedded SQLite file and the generated JWT secret. @default './data' */
-  dataDir?: string;
-  /** A `postgres://` URL switches the store to PostgreSQL. @default undefined (SQLite in `dataDir`) */
-  databaseUrl?: string;
-  /** A `redis://` URL switches pub/sub, presence and simulator leadership to Redis. @default undefined (in-process) */
-  redisUrl?: string;
-  /** Prefix for every Redis key and channel, so worlds can share one Redis. @default 'realmcast:' */
-  redisPrefix?: string;
-  /** HS256 secret for tokens. When unset in embedded mode one is generated into `dataDir`. */
-  jwtSecret?: string;
-  /** Market simulator period in milliseconds; `0` switches it off. @default 1_000 // 1 second */
-  marketTickMs?: number;
-  /**
-   * With Redis: how long the simulator leader's lease lasts without renewal,
-   * i.e. the longest the market stands still after the leader dies. The
-   * holder renews it every third of this. @default 10_000 // 10 seconds
-   */
-  leaderLeaseMs?: number;
-  /** How long a player stays online after their last connection ends. @default 5_000 // 5 seconds */
-  presenceGraceMs?: number;
-  /**
-   * With Redis: how long a connection's presence hold lasts without renewal,
-   * i.e. the longest a crashed instance's connections still count as online
-   * (its players go offline at most `presenceTtlMs + presenceGraceMs +
-   * presenceSweepMs` after the crash). Each instance renews its holds every
-   * third of this. @default 10_000 // 10 seconds
-   */
-  presenceTtlMs?: number;
-  /** With Redis: how often each instance settles games whose holds expired or grace ended. @default 1_000 // 1 second */
-  presenceSweepMs?: number;
-  /** How long a typing indicator lasts without a new `setTyping(typing: true)`. @default 3_000 // 3 seconds */
-  typingTimeoutMs?: number;
-  /** Whether `signIn(name)` hands out guest tokens. @default true, false when NODE_ENV=production */
-  guestSignIn?: boolean;
-  /** Minimum time between two `portfolioChanged` events caused by price moves. @default 500 // ms */
-  portfolioCoalesceMs?: number;
-  /** Event log retention: entries older than this are pruned… @default 86_400_000 // 24 hours */
-  eventRetentionMs?: number;
-  /** …except the newest `eventRetentionMinimum` entries of each stream, which are always kept. @default 1_000 */
-  eventRetentionMinimum?: number;
-  /** graphql-ws keep-alive ping interval. @default 12_000 // 12 seconds */
-  keepAliveMs?: number;
-  /** pino level. @default 'info' */
-  logLevel?: string;
-  /** Whether the process runs in production (`NODE_ENV=production`). @default false */
-  production?: boolean;
-}
-
-export type ResolvedOptions = Required<Omit<AppOptions, 'databaseUrl' | 'redisUrl' | 'jwtSecret'>> &
-  Pick<AppOptions, 'databaseUrl' | 'redisUrl' | 'jwtSecret'>;
-
-/** Applies the documented defaults of {@link AppOptions}. */
-export function resolveOptions(options: AppOptions): ResolvedOptions {
-  const {
-    port = 4000,
-    host = '0.0.0.0',
-    dataDir = './data',
-    redisPrefix = 'realmcast:',
-    marketTickMs = 1_000,
-    leaderLeaseMs = 10_000,
-    presenceGraceMs = 5_000,
-    presenceTtlMs = 10_000,
-    presenceSweepMs = 1_000,
-    typingTimeoutMs = 3_000,
-    production = false,
-    guestSignIn = !production,
-    portfolioCoalesceMs = 500,
-    eventRetentionMs = 86_400_000,
-    eventRetentionMinimum = 1_000,
-    keepAliveMs = 12_000,
-    logLevel = 'info',
-    databaseUrl,
-    redisUrl,
-    jwtSecret,
-  } = options;
-  return {
-    port, host, dataDir, redisPrefix, marketTickMs, leaderLeaseMs, presenceGraceMs, presenceTtlMs, presenceSweepMs, typingTimeoutMs, production, guestSignIn,
-    portfolioCoalesceMs, eventRetentionMs, eventRetentionMinimum, keepAliveMs, logLevel,
-    databaseUrl, redisUrl, jwtSecret,
-  };
-}
-
-const boolean = z.enum(['true', 'false', '1', '0', 'on', 'off']).transform((v) => ['true', '1', 'on'].includes(v));
-const millis = z.coerce.number().int().min(0);
-
-const environmentSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65_535).optional(),
-  HOST: z.string().min(1).optional(),
-  DATA_DIR: z.string().min(1).optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
-  REDIS_PREFIX: z.string().optional(),
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  MARKET_TICK_MS: millis.optional(),
-  LEADER_LEASE_MS: z.coerce.number().int().min(300).optional(),
-  PRESENCE_GRACE_MS: millis.optional(),
-  PRESENCE_TTL_MS: z.coerce.number().int().min(300).optional(),
-  PRESENCE_SWEEP_MS: z.coerce.number().int().min(50).optional(),
-  GUEST_SIGNIN: boolean.optional(),
-  PORTFOLIO_COALESCE_MS: millis.optional(),
-  EVENT_RETENTION_MS: millis.optional(),
-  EVENT_RETENTION_MINIMUM: z.coerce.number().int().min(0).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  NODE_ENV: z.string().optional(),
+export const configSchema = z.object({
+  port: setting(z.number().int().min(0).max(65_535).default(4_000), {
+    env: 'PORT',
+    description: 'HTTP/WebSocket port; `0` picks a free one.',
+  }),
+  host: setting(z.string().min(1).default('0.0.0.0'), { env: 'HOST', description: 'Interface to bind.' }),
+  dataDir: setting(z.string().min(1).default('./data'), {
+    env: 'DATA_DIR',
+    description: 'Folder for the embedded SQLite file and the generated JWT secret.',
+  }),
+  databaseUrl: setting(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(), {
+    env: 'DATABASE_URL',
+    description: 'A `postgres://` URL switches the store to PostgreSQL.',
+    defaultText: 'unset (SQLite in `DATA_DIR`)',
+  }),
+  redisUrl: setting(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), {
+    env: 'REDIS_URL',
+    description: 'A `redis://` URL switches pub/sub, presence and simulator leadership to Redis.',
+    defaultText: 'unset (in-process)',
+  }),
+  redisPrefix: setting(z.string().default('realmcast:'), {
+    env: 'REDIS_PREFIX',
+    description: 'Prefix of every Redis key and channel, so worlds can share one Redis.',
+  }),
+  jwtSecret: setting(z.string().min(32, 'must be at least 32 characters').optional(), {
+    env: 'JWT_SECRET',
+    description:
+      'HS256 token secret (at least 32 characters). Required when `NODE_ENV=production` or `REDIS_URL` is set (every instance must share it).',
+    defaultText: 'generated into `DATA_DIR`',
+  }),
+  marketTickMs: setting(millis().default(1_000), {
+    env: 'MARKET_TICK_MS',
+    description: 'Market simulator period in milliseconds; `0` switches it off.',
+  }),
+  leaderLeaseMs: setting(z.number().int().min(300).default(10_000), {
+    env: 'LEADER_LEASE_MS',
+    description:
+      'Redis mode: how long the simulator leader’s lease lasts without renewal, i.e. the longest the market stands still after the leader dies (renewed every third of it).',
+  }),
+  presenceGraceMs: setting(millis().default(5_000), {
+    env: 'PRESENCE_GRACE_MS',
+    description: 'How long a player stays online after their last connection ends.',
+  }),
+  presenceTtlMs: setting(z.number().int().min(300).default(10_000), {
+    env: 'PRESENCE_TTL_MS',
+    description:
+      'Redis mode: how long a connection’s presence hold lasts without renewal, i.e. the longest a crashed instance’s connections still count as online (renewed every third of it).',
+  }),
+  presenceSweepMs: setting(z.number().int().min(50).default(1_000), {
+    env: 'PRESENCE_SWEEP_MS',
+    description: 'Redis mode: how often each instance settles games whose holds expired or grace ended.',
+  }),
+  typingTimeoutMs: setting(z.number().int().min(1).default(3_000), {
+    env: 'TYPING_TIMEOUT_MS',
+    description: 'How long a typing indicator lasts without a new `setTyping(typing: true)`.',
+  }),
+  production: setting(z.boolean().default(false), {
+    env: 'NODE_ENV',
+    description: '`production` turns off guest sign-in by default and requires `JWT_SECRET`.',
+    defaultText: 'unset (not production)',
+    fromEnvironment: (text) => text === 'production',
+  }),
+  guestSignIn: setting(z.boolean().optional(), {
+    env: 'GUEST_SIGNIN',
+    description: 'Whether `signIn(name)` hands out guest tokens.',
+    defaultText: '`true` (`false` when `NODE_ENV=production`)',
+  }),
+  portfolioCoalesceMs: setting(millis().default(500), {
+    env: 'PORTFOLIO_COALESCE_MS',
+    description: 'Minimum gap between two `portfolioChanged` events caused by price moves.',
+  }),
+  eventRetentionMs: setting(millis().default(86_400_000), {
+    env: 'EVENT_RETENTION_MS',
+    description: 'Event log entries older than this are pruned (every minute)…',
+  }),
+  eventRetentionMinimum: setting(z.number().int().min(0).default(1_000), {
+    env: 'EVENT_RETENTION_MINIMUM',
+    description: '…except the newest this many of each stream, which are always kept.',
+  }),
+  keepAliveMs: setting(z.number().int().min(1).default(12_000), {
+    env: 'KEEP_ALIVE_MS',
+    description: 'graphql-ws keep-alive ping interval.',
+  }),
+  logLevel: setting(z.enum(logLevels).default('info'), {
+    env: 'LOG_LEVEL',
+    description: 'pino level (`debug` logs every operation start and end).',
+  }),
 });
 
 /**
- * Reads the SPEC's configuration variables. Empty strings count as unset.
- * Throws one readable error listing every bad variable.
+ * Everything `createApp` can be told: one optional key per entry of
+ * {@link configSchema}, which documents each one and its default.
+ */
+export type AppOptions = z.input<typeof configSchema>;
+
+/** {@link AppOptions} with every default applied. */
+export type ResolvedOptions = z.output<typeof configSchema> & { guestSignIn: boolean };
+
+/** Thrown for settings that break their schema; the message lists every bad one. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const describeIssues = (issues: readonly z.core.$ZodIssue[], label: (key: string) => string) =>
+  `Invalid configuration:\n${issues.map((issue) => `  ${label(String(issue.path[0] ?? ''))}: ${issue.message}`).join('\n')}`;
+
+/**
+ * Validates options against {@link configSchema} and applies its defaults.
+ * Throws a {@link ConfigError} naming each bad option.
+ */
+export function resolveOptions(options: AppOptions): ResolvedOptions {
+  // Only the schema's own keys: callers pass wider objects (a logger, test helpers).
+  const known = Object.fromEntries(Object.keys(configSchema.shape).map((key) => [key, (options as Record<string, unknown>)[key]]));
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, (key) => key));
+  const resolved = parsed.data;
+  return { ...resolved, guestSignIn: resolved.guestSignIn ?? !resolved.production };
+}
+
+/** One row per setting, in schema order: the data behind the README table. */
+export function settingsTable(): Array<{ key: string; env: string; defaultText: string; description: string }> {
+  return Object.entries(configSchema.shape).map(([key, schema]) => {
+    const meta = settingsRegistry.get(schema)!;
+    const fallback = schema instanceof z.ZodDefault ? `\`${String(schema.def.defaultValue)}\`` : 'unset';
+    return { key, env: meta.env, defaultText: meta.defaultText ?? fallback, description: meta.description };
+  });
+}
+
+/** The value kind underneath `.default()` / `.optional()`, which decides how a variable's text is read. */
+function kindOf(schema: z.ZodType): string {
+  let inner: z.ZodType = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+  return inner.def.type;
+}
+
+const booleanWords: Record<string, boolean> = { true: true, '1': true, on: true, false: false, '0': false, off: false };
+
+function fromText(schema: z.ZodType, meta: SettingMeta, text: string): unknown {
+  if (meta.fromEnvironment) return meta.fromEnvironment(text);
+  switch (kindOf(schema)) {
+    case 'number':
+      // Number('') is 0 and Number('1e3') is 1000: only plain (optionally negative) decimals count.
+      return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+    case 'boolean':
+      return booleanWords[text.trim().toLowerCase()] ?? text;
+    default:
+      return text;
+  }
+}
+
+/**
+ * Reads every setting of {@link configSchema} from its environment variable.
+ * Empty strings count as unset. Throws one {@link ConfigError} listing every
+ * bad variable by name.
  */
 export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): AppOptions {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = environmentSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
-    throw new Error(`Invalid configuration:\n${problems}`);
+  const options: Record<string, unknown> = {};
+  const envOf: Record<string, string> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const meta = settingsRegistry.get(schema)!;
+    envOf[key] = meta.env;
+    const text = env[meta.env];
+    if (text !== undefined && text !== '') options[key] = fromText(schema, meta, text);
   }
-  const e = parsed.data;
-  const production = e.NODE_ENV === 'production';
-  if (production && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  const parsed = configSchema.partial().safeParse(options);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, (key) => envOf[key] ?? key));
+  const result: AppOptions = Object.fromEntries(Object.keys(options).map((key) => [key, (parsed.data as Record<string, unknown>)[key]]));
+  if (result.production && !result.jwtSecret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   // A secret generated into one instance's DATA_DIR would not verify the others' tokens.
-  if (e.REDIS_URL && !e.JWT_SECRET) throw new Error('Invalid configuration:\n  JWT_SECRET: required with REDIS_URL (every instance must share it)');
-  return {
-    port: e.PORT,
-    host: e.HOST,
-    dataDir: e.DATA_DIR,
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
-    redisPrefix: e.REDIS_PREFIX,
-    jwtSecret: e.JWT_SECRET,
-    marketTickMs: e.MARKET_TICK_MS,
-    leaderLeaseMs: e.LEADER_LEASE_MS,
-    presenceGraceMs: e.PRESENCE_GRACE_MS,
-    presenceTtlMs: e.PRESENCE_TTL_MS,
-    presenceSweepMs: e.PRESENCE_SWEEP_MS,
-    guestSignIn: e.GUEST_SIGNIN,
-    portfolioCoalesceMs: e.PORTFOLIO_COALESCE_MS,
-    eventRetentionMs: e.EVENT_RETENTION_MS,
-    eventRetentionMinimum: e.EVENT_RETENTION_MINIMUM,
-    logLevel: e.LOG_LEVEL,
-    production,
-  };
+  if (result.redisUrl && !result.jwtSecret) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required with REDIS_URL (every instance must share it)');
+  return result;
 }

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { withConfigTable } from '../scripts/config-docs.js';
+import { configSchema, ConfigError, optionsFromEnvironment, resolveOptions, settingsTable } from '../server/config.js';
+import { startServer } from './harness.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('configuration', () => {
+  it('should keep the README configuration table generated from the schema (npm run docs:config)', () => {
+    expect(withConfigTable(readme)).toBe(readme);
+  });
+
+  it('should give every setting its own environment variable and a description', () => {
+    const rows = settingsTable();
+    expect(rows.map((row) => row.key)).toEqual(Object.keys(configSchema.shape));
+    expect(new Set(rows.map((row) => row.env)).size).toBe(rows.length);
+    for (const row of rows) {
+      expect(row.env).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(row.description.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('should apply the documented defaults', () => {
+    const resolved = resolveOptions({});
+    expect(resolved).toMatchObject({ port: 4_000, host: '0.0.0.0', dataDir: './data', keepAliveMs: 12_000, marketTickMs: 1_000, guestSignIn: true, production: false, logLevel: 'info' });
+    expect(resolved.databaseUrl).toBeUndefined();
+    expect(resolveOptions({ production: true }).guestSignIn).toBe(false);
+    expect(resolveOptions({ production: true, guestSignIn: true }).guestSignIn).toBe(true);
+  });
+
+  it('should read every setting from its environment variable', () => {
+    const env = {
+      PORT: '0', HOST: '127.0.0.1', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://db/realm', REDIS_URL: 'redis://r:6379', REDIS_PREFIX: 'w1:',
+      JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '3000', PRESENCE_GRACE_MS: '10', PRESENCE_TTL_MS: '400',
+      PRESENCE_SWEEP_MS: '60', TYPING_TIMEOUT_MS: '70', NODE_ENV: 'production', GUEST_SIGNIN: 'on', PORTFOLIO_COALESCE_MS: '80',
+      EVENT_RETENTION_MS: '90', EVENT_RETENTION_MINIMUM: '5', KEEP_ALIVE_MS: '2500', LOG_LEVEL: 'warn',
+    };
+    expect(Object.keys(env).sort()).toEqual(settingsTable().map((row) => row.env).sort());
+    expect(optionsFromEnvironment(env)).toEqual({
+      port: 0, host: '127.0.0.1', dataDir: '/tmp/x', databaseUrl: 'postgres://db/realm', redisUrl: 'redis://r:6379', redisPrefix: 'w1:',
+      jwtSecret: 's'.repeat(32), marketTickMs: 0, leaderLeaseMs: 3_000, presenceGraceMs: 10, presenceTtlMs: 400, presenceSweepMs: 60,
+      typingTimeoutMs: 70, production: true, guestSignIn: true, portfolioCoalesceMs: 80, eventRetentionMs: 90, eventRetentionMinimum: 5,
+      keepAliveMs: 2_500, logLevel: 'warn',
+    });
+    expect(optionsFromEnvironment({ PORT: '', NODE_ENV: 'development' })).toEqual({ production: false });
+  });
+
+  it('should name every bad variable in one error', () => {
+    const read = () => optionsFromEnvironment({ PORT: 'eighty', KEEP_ALIVE_MS: '-5', GUEST_SIGNIN: 'maybe', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', MARKET_TICK_MS: '1e3' });
+    expect(read).toThrow(ConfigError);
+    const message = (() => { try { read(); } catch (error) { return (error as Error).message; } })()!;
+    for (const name of ['PORT', 'KEEP_ALIVE_MS', 'GUEST_SIGNIN', 'DATABASE_URL', 'LOG_LEVEL', 'MARKET_TICK_MS']) expect(message).toContain(`  ${name}: `);
+  });
+
+  it('should require a shared JWT_SECRET in production and with Redis', () => {
+    expect(() => optionsFromEnvironment({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
+    expect(() => optionsFromEnvironment({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/JWT_SECRET: required with REDIS_URL/);
+  });
+
+  it('should refuse bad createApp options by name', () => {
+    expect(() => resolveOptions({ keepAliveMs: 0 })).toThrow(/keepAliveMs: /);
+    expect(() => resolveOptions({ port: 70_000 })).toThrow(/port: /);
+  });
+
+  it('should ping WebSocket clients at the KEEP_ALIVE_MS interval taken from the environment', async () => {
+    const server = await startServer(optionsFromEnvironment({ KEEP_ALIVE_MS: '40' }));
+    const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+    try {
+      // graphql-ws keeps alive with WebSocket ping frames; the default (12 s) would time this test out.
+      const pinged = await new Promise<boolean>((resolve, reject) => {
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.on('ping', () => resolve(true));
+        socket.on('error', reject);
+      });
+      expect(pinged).toBe(true);
+    } finally {
+      socket.close();
+    }
+  });
+});

@@ -29,8 +29,12 @@ export type Action =
   | 'resolveAnyTurn' // resolve a turn of a game one does not host
   | 'watchAnyGame'; // gameEvents/presence of a game one is not in
 
-/** Which roles may do each action. A BOT may do an action its token's scopes name. */
-const allowedRoles: Record<Action, readonly Role[]> = {
+/**
+ * The one role table: which roles may do each action. A BOT may also do an
+ * action its token's scopes name. Exported so the authorization matrix test
+ * derives every expected outcome from it.
+ */
+export const allowedRoles: Readonly<Record<Action, readonly Role[]>> = {
   trade: ['PLAYER', 'GAME_MASTER'],
   play: ['PLAYER', 'GAME_MASTER'],
   setStockPrice: ['GAME_MASTER'],
@@ -39,6 +43,9 @@ const allowedRoles: Record<Action, readonly Role[]> = {
   resolveAnyTurn: ['GAME_MASTER'],
   watchAnyGame: ['GAME_MASTER'],
 };
+
+/** Every {@link Action}, in the order of the role table (also the BOT scopes a token may carry). */
+export const actions = Object.keys(allowedRoles) as Action[];
 
 /** Whether `viewer` may do `action`, without throwing. */
 export function can(viewer: Viewer | null, action: Action): boolean {

@@ -1,5 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
+import { gameEventTypes } from '../server/domain/games.js';
 import { gql, subscribe, type Subscription } from './harness.js';
 
 /** Everything about a game a test may look at. */
@@ -87,21 +88,18 @@ export const resolveTurn = (url: string, token: string, code: string, turnNumber
 export const leaveGame = (url: string, token: string, code: string) =>
   gql(url, `mutation ($code: String!) { leaveGame(code: $code) { ${gameFields} } }`, { code }, token);
 
-const presenceTypes = new Set(['PlayerConnected', 'PlayerDisconnected']);
+/** Every game event type except the presence ones. */
+const withoutPresence = gameEventTypes.filter((type) => type !== 'PlayerConnected' && type !== 'PlayerDisconnected');
 
 /**
- * A `gameEvents` subscription whose `next`/`take` skip presence events
- * (`PlayerConnected`/`PlayerDisconnected` depend on who is subscribed when),
- * unless `withPresence`.
+ * A `gameEvents` subscription yielding the events themselves. Presence events
+ * (`PlayerConnected`/`PlayerDisconnected` depend on who is subscribed when)
+ * are left out by the server through `types`, unless `withPresence`: nothing
+ * is dropped on the client, and an error or completion fails `next()`.
  */
 export function gameEvents(client: Client, code: string, after?: string, withPresence = false): Subscription<Record<string, any>> {
-  const sub = subscribe<{ gameEvents: Record<string, any> }>(client, gameEventsQuery, { code, after });
-  const next = async (timeoutMs?: number): Promise<Record<string, any>> => {
-    for (;;) {
-      const { gameEvents: event } = await sub.next(timeoutMs);
-      if (withPresence || !presenceTypes.has(event.__typename)) return event;
-    }
-  };
+  const sub = subscribe<{ gameEvents: Record<string, any> }>(client, gameEventsQuery, { code, after, types: withPresence ? undefined : withoutPresence });
+  const next = async (timeoutMs?: number): Promise<Record<string, any>> => (await sub.next(timeoutMs)).gameEvents;
   return {
     ...sub,
     next,

@@ -107,8 +107,10 @@ export function wsClient(url: string, token?: string, options: Partial<Parameter
 }
 
 /**
- * A subscription with a queue: `next()` waits for the next result (failing
- * after `timeoutMs`), `error` resolves when the server sends an error.
+ * A subscription with a queue: `next()` waits for the next result and fails
+ * (never hangs) when the server sends an error, completes the operation, or
+ * nothing arrives within `timeoutMs`. `failed`/`completed` resolve for tests
+ * that expect exactly that.
  */
 export interface Subscription<T> {
   next(timeoutMs?: number): Promise<T>;
@@ -121,40 +123,65 @@ export interface Subscription<T> {
   unsubscribe(): void;
 }
 
+/** What a subscription delivered, in order: a result, or how it ended. */
+type Delivery<T> = { value: T } | { end: Error };
+
 export function subscribe<T = Record<string, any>>(
   client: Client,
   query: string,
   variables: Record<string, unknown> = {},
 ): Subscription<T> {
-  const results: T[] = [];
-  const waiters: Array<(value: T) => void> = [];
+  const deliveries: Array<Delivery<T>> = [];
+  const waiters: Array<(delivery: Delivery<T>) => void> = [];
   let fail!: (error: unknown) => void;
   let complete!: () => void;
   const failed = new Promise<unknown>((resolve) => (fail = resolve));
   const completed = new Promise<void>((resolve) => (complete = resolve));
+  // Once ended, every later `next()` gets the same ending.
+  let ending: Delivery<T> | undefined;
+  const deliver = (delivery: Delivery<T>) => {
+    if (ending) return;
+    if ('end' in delivery) ending = delivery;
+    const waiter = waiters.shift();
+    if (waiter) waiter(delivery);
+    else deliveries.push(delivery);
+  };
+  const describe = (error: unknown) => (error instanceof Error ? error.message : JSON.stringify(error));
   const unsubscribe = client.subscribe<T>(
     { query, variables },
     {
       next: (result: ExecutionResult<T>) => {
-        if (result.errors) return fail(result.errors);
-        const waiter = waiters.shift();
-        if (waiter) waiter(result.data as T);
-        else results.push(result.data as T);
+        if (result.errors) {
+          fail(result.errors);
+          return deliver({ end: new Error(`subscription failed: ${describe(result.errors)}`) });
+        }
+        deliver({ value: result.data as T });
       },
-      error: (error) => fail(error),
-      complete: () => complete(),
+      error: (error) => {
+        fail(error);
+        deliver({ end: new Error(`subscription failed: ${describe(error)}`) });
+      },
+      complete: () => {
+        complete();
+        deliver({ end: new Error('subscription completed') });
+      },
     },
   );
   onTeardown(unsubscribe);
+  const unwrap = (delivery: Delivery<T>) => ('value' in delivery ? Promise.resolve(delivery.value) : Promise.reject(delivery.end));
   const next = (timeoutMs = 5_000) => {
-    const queued = results.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
+    const queued = deliveries.shift() ?? ending;
+    if (queued !== undefined) return unwrap(queued);
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no subscription event within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push((value) => {
+      const waiter = (delivery: Delivery<T>) => {
         clearTimeout(timer);
-        resolve(value);
-      });
+        unwrap(delivery).then(resolve, reject);
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`no subscription event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.push(waiter);
     });
   };
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../server/events/event-log.js';
-import { errorCode, gql, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+import { errorCode, gql, listening, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
 
 const announce = 'mutation ($m: String!) { announceWorldEvent(message: $m) { cursor message } }';
 const seqOf = (cursor: string) => Number(Buffer.from(cursor, 'base64url').toString().split(':').pop());
@@ -23,6 +23,33 @@ describe('event log and cursors', () => {
     const seqs = received.map((r) => seqOf(r.worldEvents.cursor));
     expect(seqs).toEqual(Array.from({ length: 1_230 }, (_, i) => i + 2));
     expect(received.filter((r) => r.worldEvents.message.startsWith('new')).length).toBe(30);
+  });
+
+  it('should follow a stream once per instance however many subscribe, and let go with the last', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const client = wsClient(app.url);
+      const feeds = Array.from({ length: 25 }, (_, i) =>
+        subscribe(client, i % 2 ? 'subscription { worldEvents { message } }' : 'subscription { worldEvents(kinds: ["announcement"]) { cursor message } }'),
+      );
+      await listening(app, 'streamEvent', 'world', 25);
+      expect(app.services.pubsub.listenerCount('streamEvent', 'world')).toBe(1);
+      await gql(app.url, announce, { m: 'to all' }, gm);
+      for (const feed of feeds) expect((await feed.next()).worldEvents.message).toBe('to all');
+      for (const feed of feeds) feed.unsubscribe();
+      await new Promise<void>((resolve) => {
+        if (app.services.pubsub.listenerCount('streamEvent', 'world') === 0) return resolve();
+        const off = app.services.pubsub.onListenersChanged((_topic, id, count) => id === 'world' && count === 0 && (off(), resolve()));
+      });
+      expect(app.services.events.subscriberCount('world')).toBe(0);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('should reject a malformed cursor or one from another stream with BAD_USER_INPUT', async () => {

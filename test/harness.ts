@@ -209,10 +209,23 @@ export function connected(client: Client): Promise<void> {
 
 /**
  * Resolves once the server has at least `count` live listeners on a pub/sub
- * channel, i.e. a subscription is really active. Event-driven, no polling.
+ * channel (for `streamEvent`: live subscribers of the stream), i.e. a
+ * subscription is really active. Event-driven, no polling.
  */
 export function listening(app: App, topic: 'streamEvent' | 'portfolioChanged' | 'presenceChanged', id: string, count = 1): Promise<void> {
-  const { pubsub } = app.services;
+  const { pubsub, events } = app.services;
+  // A stream has one pub/sub listener per instance however many subscribe: count its subscribers.
+  if (topic === 'streamEvent') {
+    if (events.subscriberCount(id) >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = events.onSubscribersChanged((stream, n) => {
+        if (stream === id && n >= count) {
+          off();
+          resolve();
+        }
+      });
+    });
+  }
   if (pubsub.listenerCount(topic, id) >= count) return Promise.resolve();
   return new Promise((resolve) => {
     const off = pubsub.onListenersChanged((t, i, n) => {

@@ -487,9 +487,12 @@ export function createGames(deps: GamesDeps) {
         onActive: () => {
           if (holder) holding = presence.hold(code, holder);
         },
-        // A player who leaves stops seeing the room (and stops counting as online in it).
-        endAfter: async (e) =>
-          holder !== null && e.type === 'PlayerLeft' && e.payload.player.id === holder.id && !(await isPlayer(code, holder.id)),
+        // A player who leaves stops seeing the room (and stops counting as online
+        // in it). A replayed leave only counts if they did not rejoin since.
+        endAfter: (e, replaying) => {
+          if (holder === null || e.type !== 'PlayerLeft' || e.payload.player.id !== holder.id) return false;
+          return replaying ? isPlayer(code, holder.id).then((still) => !still) : true;
+        },
         onEnd: () => {
           holding?.then((release) => release()).catch((error) => logger.error({ err: error, code }, 'presence release failed'));
         },

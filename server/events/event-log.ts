@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store, Tx } from '../store/store.js';
+import { createStreamFollowers, type CursoredEvent, type StreamFollowers } from './followers.js';
 import type { RealmPubSub } from './pubsub.js';
 import type { EventPayloads, EventType, LogEntry, StreamEvent } from './topics.js';
 
@@ -35,32 +36,37 @@ export interface EventLog {
   latest(stream: string, count: number): Promise<LogEntry[]>;
   /**
    * Follows a stream: first every stored entry after `afterSeq` (when given),
-   * then live events, each exactly once and in sequence order. A live event
-   * that skips sequence numbers (another instance's publish overtook it, or a
-   * pub/sub outage lost some) triggers a read of the missing range from the
-   * log, so subscribers see no gap.
+   * then live events, each exactly once and in sequence order. Every follow
+   * of a stream on this instance shares one follower (see
+   * {@link StreamFollowers}): one pub/sub listener, one gap fill, one resync.
    */
   follow(stream: string, options?: FollowOptions): Repeater<CursoredEvent>;
+  /** The instance's stream followers, for subscribers that share an execution (`server/transport/fanout.ts`). */
+  followers: StreamFollowers;
+  /** Live subscribers of `stream` on this instance (metrics, tests). */
+  subscriberCount(stream: string): number;
+  /** Calls `listener` whenever a stream's subscriber count changes; returns the remover. */
+  onSubscribersChanged(listener: (stream: string, count: number) => void): () => void;
   /** Deletes entries the retention rule no longer keeps; returns how many. */
   prune(now?: Date): Promise<number>;
 }
 
-/**
- * An event as delivered to a subscriber, with its cursor. An ephemeral event
- * carries the cursor of the last stored event the subscriber saw, so resuming
- * from it is always exact.
- */
-export type CursoredEvent<T extends EventType = EventType> = StreamEvent<T> & { cursor: string };
+export type { CursoredEvent } from './followers.js';
 
 export interface FollowOptions {
   /** Replay stored entries with a greater sequence number first. */
   afterSeq?: number;
   /** Only events this returns true for are delivered (ordering still uses all). */
   filter?: (event: StreamEvent) => boolean;
-  /** Called once the live subscription is active, before replay starts. */
+  /** Called once the subscriber is live (after its replay): every later event reaches it. */
   onActive?: () => void;
-  /** Checked after each delivered event; the stream ends when it resolves true. */
-  endAfter?: (event: StreamEvent) => boolean | Promise<boolean>;
+  /**
+   * Checked after each event (delivered or filtered out); the stream ends
+   * when it is true. Only a replayed event (`replaying`) may be answered
+   * with a promise: live events reach every subscriber of the stream at
+   * once and cannot wait for one of them.
+   */
+  endAfter?: (event: StreamEvent, replaying: boolean) => boolean | Promise<boolean>;
   /** Called once when a follow that became active ends (the consumer returned, or it failed). */
   onEnd?: () => void;
 }
@@ -107,6 +113,8 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
       if (event.seq !== null && (unpublished.get(event.stream)?.seq ?? 0) < event.seq) unpublished.set(event.stream, event);
     }
   };
+  const followers = createStreamFollowers({ pubsub, logger, read, head: headOf, cursorOf: encodeCursor, pageSize: replayPageSize });
+
   pubsub.onReconnect(() => {
     const pending = [...unpublished.values()];
     if (pending.length) logger.info({ streams: pending.map((e) => e.stream) }, 'republishing after pub/sub reconnect');
@@ -172,67 +180,50 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     follow(stream, options = {}) {
       const { afterSeq, filter = () => true, onActive, onEnd, endAfter } = options;
       return new Repeater<CursoredEvent>(async (push, stop) => {
-        let last = afterSeq ?? 0;
-        const deliver = async (event: StreamEvent) => {
-          if (filter(event)) await push({ ...event, cursor: encodeCursor(stream, event.seq ?? last) });
-          if (endAfter && (await endAfter(event))) stop();
-        };
-        const catchUp = async (untilSeq: number) => {
-          while (last < untilSeq) {
-            const page = await read(stream, last, Math.min(replayPageSize, untilSeq - last));
-            if (page.length === 0) return;
-            for (const entry of page) {
-              last = entry.seq;
-              await deliver(entry);
-            }
-          }
-        };
-        const handleLive = async (event: StreamEvent) => {
-          if (event.seq === null) return deliver(event);
-          if (event.seq <= last) return; // already delivered by replay or gap fill
-          if (event.seq > last + 1) await catchUp(event.seq - 1);
-          if (event.seq <= last) return;
-          last = event.seq;
-          await deliver(event);
-        };
-
-        // Live events queue behind the replay: subscribe first, replay, then drain.
-        let releaseQueue!: () => void;
-        let queue: Promise<unknown> = new Promise<void>((resolve) => (releaseQueue = resolve));
-        const unsubscribe = await pubsub.subscribe('streamEvent', stream, (event) => {
-          queue = queue.then(() => handleLive(event)).catch((error) => stop(error));
-        });
-        // Events published while pub/sub was away are lost to us: once it is
-        // back (resubscribed), read whatever the log has beyond what we saw.
-        const stopResync = pubsub.onReconnect(() => {
-          queue = queue.then(async () => catchUp(await headOf(stream))).catch((error) => stop(error));
-        });
-        onActive?.();
-        try {
-          if (afterSeq === undefined) last = await headOf(stream);
-          else {
-            // A cursor the log cannot continue from exactly is refused, never
-            // silently skipped: one beyond the head (a reset world), or one
-            // older than what retention kept.
-            const head = await headOf(stream);
-            if (afterSeq > head) throw badInput('after', '"after" is beyond the end of this stream; read the current state and subscribe without it.');
-            const [first] = await read(stream, afterSeq, 1);
-            if (first && first.seq > afterSeq + 1) {
-              throw badInput('after', '"after" is older than the retained event log; read the current state and subscribe without it.');
-            }
-            await catchUp(Number.MAX_SAFE_INTEGER);
-          }
-        } catch (error) {
+        let ended = false;
+        const end = (error?: unknown) => {
+          ended = true;
           stop(error);
-        } finally {
-          releaseQueue();
+        };
+        // Live events are pushed, not awaited: the follower serves every
+        // subscriber of the stream and must not wait for this one (a consumer
+        // more than the Repeater's queue, 1,024 events, behind ends with an
+        // error instead of holding an unbounded backlog). The replay is this
+        // subscriber's own and waits for it.
+        const deliver = async (event: CursoredEvent, replaying: boolean): Promise<boolean> => {
+          if (ended) return false;
+          try {
+            if (filter(event)) {
+              const pushed = push(event);
+              if (replaying) await pushed;
+              else pushed.catch(end);
+            }
+            const done = endAfter?.(event, replaying);
+            if (done === true || (done !== false && done !== undefined && (await done))) end();
+          } catch (error) {
+            end(error);
+          }
+          return !ended;
+        };
+        let detach = () => {};
+        try {
+          detach = await followers.attach(
+            stream,
+            { next: (event) => void deliver(event, false), fail: (error) => end(error) },
+            { afterSeq, replay: (event) => deliver(event, true), onJoin: onActive },
+          );
+        } catch (error) {
+          end(error);
         }
         await stop;
-        stopResync();
-        unsubscribe();
+        detach();
         onEnd?.();
       });
     },
+
+    subscriberCount: (stream) => followers.subscriberCount(stream),
+    onSubscribersChanged: (listener) => followers.onSubscribersChanged(listener),
+    followers,
 
     async prune(now = new Date()) {
       const cutoff = new Date(now.getTime() - retention.maxAgeMs).toISOString();

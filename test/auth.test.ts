@@ -3,7 +3,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encodeCursor } from '../server/events/event-log.js';
-import { errorCode, gql, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+import { decodeJwt } from 'jose';
+import { overWs } from './game-helpers.js';
+import { errorCode, gql, onTeardown, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -70,6 +72,55 @@ describe('auth', () => {
     expect(code).toBe(4401);
   });
 
+  describe('graphql-ws close codes', () => {
+    /** An acknowledged raw socket, and a promise of its close code. */
+    async function acknowledged(url: string) {
+      const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
+      onTeardown(() => socket.close());
+      const closed = new Promise<number>((resolve) => socket.on('close', resolve));
+      await new Promise((resolve) => socket.on('open', resolve));
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      await new Promise<void>((resolve) => socket.once('message', (data) => (JSON.parse(String(data)).type === 'connection_ack' ? resolve() : undefined)));
+      return { socket, closed };
+    }
+
+    it('should close with 4400 on a message that is not graphql-ws', async () => {
+      const app = await startServer();
+      const { socket, closed } = await acknowledged(app.url);
+      socket.send(JSON.stringify({ type: 'subscribe', id: '1' })); // no payload
+      expect(await closed).toBe(4400);
+    });
+
+    it('should close with 4409 when an operation id is reused while running', async () => {
+      const app = await startServer();
+      const { socket, closed } = await acknowledged(app.url);
+      const subscription = JSON.stringify({ id: 'same', type: 'subscribe', payload: { query: 'subscription { stockTicked { symbol } }' } });
+      socket.send(subscription);
+      socket.send(subscription);
+      expect(await closed).toBe(4409);
+    });
+
+    it('should close with 4429 on a second ConnectionInit', async () => {
+      const app = await startServer();
+      const { socket, closed } = await acknowledged(app.url);
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      expect(await closed).toBe(4429);
+    });
+  });
+
+  it('should take the token from connectionParams.authorization (with or without "Bearer") like authToken', async () => {
+    const app = await startServer();
+    const token = await app.token('GAME_MASTER', 'ops');
+    for (const authorization of [`Bearer ${token}`, token]) {
+      const client = wsClient(app.url, undefined, { connectionParams: { authorization } });
+      expect(await overWs(client, '{ me { name role } }')).toEqual({ me: { name: 'ops', role: 'GAME_MASTER' } });
+    }
+    const forged = wsClient(app.url, undefined, { connectionParams: { authorization: 'Bearer forged' } });
+    const closed = new Promise<number>((resolve) => forged.on('closed', (event) => resolve((event as { code: number }).code)));
+    subscribe(forged, 'subscription { stockTicked { symbol } }');
+    expect(await closed).toBe(4403);
+  });
+
   it('should let a BOT mutate only what its token scopes allow', async () => {
     const app = await startServer();
     const plainBot = await app.token('BOT');
@@ -90,6 +141,17 @@ describe('auth', () => {
     expect((await gql(app.url, '{ me { name role } }', {}, token)).data).toEqual({ me: { name: 'ops', role: 'GAME_MASTER' } });
     const set = await gql(app.url, 'mutation { setStockPrice(symbol: "IRON", price: 44) { price } }', {}, token);
     expect(set.data).toEqual({ setStockPrice: { price: 44 } });
+
+    // --scope and --expires, as the README shows for bots.
+    const { stdout: botOut } = await run('npx', ['tsx', 'server/token.ts', '--role', 'BOT', '--name', 'trader', '--scope', 'trade,play', '--expires', '7d'], {
+      env: { ...process.env, DATA_DIR: dataDir },
+    });
+    const bot = await app.tokens.verify(botOut.trim());
+    expect(bot).toMatchObject({ name: 'trader', role: 'BOT', scopes: ['trade', 'play'] });
+    const { exp, iat } = decodeJwt(botOut.trim());
+    expect(exp! - iat!).toBe(7 * 86_400);
+    expect((await gql(app.url, 'mutation { placeOrder(symbol: "IRON", side: BUY, quantity: 1) { quantity } }', {}, botOut.trim())).errors).toBeUndefined();
+    expect(errorCode(await gql(app.url, 'mutation { setStockPrice(symbol: "IRON", price: 45) { price } }', {}, botOut.trim()))).toBe('FORBIDDEN');
   });
 });
 

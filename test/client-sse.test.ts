@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MarketTickerDocument, SetStockPriceDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../client/generated/graphql.js';
+import { MarketTickerDocument, SetStockPriceDocument, StocksDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../client/generated/graphql.js';
 import { WebSocketAuthError, type ConnectionStatus, type ResubscribeEvent } from '../client/index.js';
 import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from './client-harness.js';
 import { listening, startServer } from './harness.js';
@@ -126,10 +126,18 @@ describe('client: SSE fallback', () => {
     const app = await startServer();
     const realm = realmcastClient(app.url);
     await realm.status.when('connected');
+    const seen: ConnectionStatus[] = [];
+    realm.status.subscribe((status) => seen.push(status));
     await app.dispose();
-    expect(await realm.status.when('offline')).toBe('offline');
+    await realm.status.when('offline');
+    // Offline means HTTP fails too, not only the WebSocket.
+    await expect(realm.client.query({ query: StocksDocument, fetchPolicy: 'network-only' })).rejects.toThrow();
     // Same port and data: the client's URL works again.
     await startServer({ port: app.port, dataDir: app.dataDir });
-    expect(await realm.status.when('connected')).toBe('connected');
+    await realm.status.when('connected');
+    expect(seen[0]).toBe('reconnecting');
+    expect(seen).toContain('offline');
+    expect(seen.at(-1)).toBe('connected');
+    expect((await realm.client.query({ query: StocksDocument, fetchPolicy: 'network-only' })).data?.stocks.length).toBeGreaterThan(0);
   });
 });

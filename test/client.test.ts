@@ -31,7 +31,7 @@ describe('client: queries and mutations', () => {
     const { data: factions } = await client.query({ query: FactionsDocument });
     expect(factions?.factions[0]).toMatchObject({ id: 'crown', influence: 40 });
     const { data: world } = await client.query({ query: WorldEventsDocument, variables: { last: 5 } });
-    expect(Array.isArray(world?.worldEvents)).toBe(true);
+    expect(world?.worldEvents).toEqual([expect.objectContaining({ kind: 'welcome', severity: 'INFO', cursor: expect.any(String) })]);
     const { data: me } = await client.query({ query: MeDocument });
     expect(me?.me).toBeNull();
   });
@@ -61,10 +61,13 @@ describe('client: queries and mutations', () => {
 });
 
 describe('client: subscriptions over WebSocket', () => {
-  it('should report the connection as connected', async () => {
+  it('should report connecting, then connected once the server acknowledged the WebSocket', async () => {
     const app = await startServer();
     const realm = realmcastClient(app.url);
-    expect(await realm.status.when('connected')).toBe('connected');
+    const seen = [realm.status.get()];
+    realm.status.subscribe((status) => seen.push(status));
+    await realm.status.when('connected');
+    expect(seen).toEqual(['connecting', 'connected']);
   });
 
   it('should deliver stock ticks and keep the cached stock up to date', async () => {

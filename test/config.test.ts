@@ -1,9 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { withConfigTable } from '../scripts/config-docs.js';
 import { configSchema, ConfigError, optionsFromEnvironment, resolveOptions, settingsTable } from '../server/config.js';
-import { startServer } from './harness.js';
+import { createTokenIssuer } from '../server/auth.js';
+import { errorCode, gql, startServer, tempDataDir } from './harness.js';
+
+const run = promisify(execFile);
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -78,5 +84,90 @@ describe('configuration', () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+/** Per environment variable: values it must refuse (on or just past its bounds). Free text variables refuse nothing. */
+const refused: Record<string, string[]> = {
+  PORT: ['-1', '65536', '80.5', 'eighty'],
+  HOST: [],
+  DATA_DIR: [],
+  DATABASE_URL: ['mysql://db/realm', 'localhost:5432'],
+  REDIS_URL: ['http://r:6379', 'r:6379'],
+  REDIS_PREFIX: [],
+  JWT_SECRET: ['s'.repeat(31)],
+  MARKET_TICK_MS: ['-1', '1.5', '1e3', 'fast'],
+  LEADER_LEASE_MS: ['299', 'long'],
+  PRESENCE_GRACE_MS: ['-1', '0x10'],
+  PRESENCE_TTL_MS: ['299'],
+  PRESENCE_SWEEP_MS: ['49'],
+  TYPING_TIMEOUT_MS: ['0'],
+  NODE_ENV: [],
+  GUEST_SIGNIN: ['maybe', 'yes'],
+  PORTFOLIO_COALESCE_MS: ['-1'],
+  EVENT_RETENTION_MS: ['-1', '1d'],
+  EVENT_RETENTION_MINIMUM: ['-1', '2.5'],
+  KEEP_ALIVE_MS: ['0'],
+  LOG_LEVEL: ['loud', 'INFO'],
+};
+/** The values right on the bounds, which must be accepted. */
+const accepted: Record<string, string> = {
+  PORT: '65535', JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '300', PRESENCE_GRACE_MS: '0', PRESENCE_TTL_MS: '300',
+  PRESENCE_SWEEP_MS: '50', TYPING_TIMEOUT_MS: '1', GUEST_SIGNIN: 'off', PORTFOLIO_COALESCE_MS: '0', EVENT_RETENTION_MS: '0',
+  EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', LOG_LEVEL: 'silent', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
+};
+
+describe('configuration: each variable on its bounds', () => {
+  it('should list every environment variable here, so a new one gets its bounds tested', () => {
+    expect(Object.keys(refused).sort()).toEqual(settingsTable().map((row) => row.env).sort());
+  });
+
+  it.each(Object.entries(refused).flatMap(([name, values]) => values.map((value) => [name, value])))(
+    'should refuse %s=%j with a message naming it',
+    (name, value) => {
+      const env = { [name]: value, JWT_SECRET: name === 'JWT_SECRET' ? value : 's'.repeat(32) };
+      let message = '';
+      try {
+        optionsFromEnvironment(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message.split('\n')).toEqual(['Invalid configuration:', expect.stringMatching(new RegExp(`^  ${name}: \\w.{5,}`))]);
+      expect(message).not.toMatch(/undefined|\[object/);
+    },
+  );
+
+  it('should accept the values right on the bounds', () => {
+    for (const [name, value] of Object.entries(accepted)) {
+      expect(() => optionsFromEnvironment({ [name]: value, JWT_SECRET: 's'.repeat(32) }), `${name}=${value}`).not.toThrow();
+    }
+  });
+
+  it('should start a production server with guest sign-in off and the configured secret, unless GUEST_SIGNIN says otherwise', async () => {
+    const secret = 'p'.repeat(40);
+    const env = { NODE_ENV: 'production', JWT_SECRET: secret, DATA_DIR: tempDataDir(), PORT: '0', MARKET_TICK_MS: '0', LOG_LEVEL: 'silent' };
+    const server = await startServer(optionsFromEnvironment(env));
+    expect(errorCode(await gql(server.url, 'mutation { signIn(name: "Eve") { token } }'))).toBe('FORBIDDEN');
+    // Tokens are signed with JWT_SECRET, not a secret generated into DATA_DIR.
+    const token = await createTokenIssuer(secret).sign({ id: 'ops', name: 'ops', role: 'GAME_MASTER', scopes: [] });
+    expect((await gql(server.url, '{ me { name role } }', {}, token)).data).toEqual({ me: { name: 'ops', role: 'GAME_MASTER' } });
+    expect(existsSync(path.join(env.DATA_DIR, 'jwt-secret'))).toBe(false);
+    const open = await startServer(optionsFromEnvironment({ ...env, DATA_DIR: tempDataDir(), GUEST_SIGNIN: 'on' }));
+    expect((await gql(open.url, 'mutation { signIn(name: "Eve") { token } }')).errors).toBeUndefined();
+    const development = await startServer(optionsFromEnvironment({ ...env, NODE_ENV: 'development', DATA_DIR: tempDataDir() }));
+    expect((await gql(development.url, 'mutation { signIn(name: "Eve") { token } }')).errors).toBeUndefined();
+  });
+
+  it('should stop `server/main.ts` with exit code 1 and a message naming each bad variable', async () => {
+    const child = await run('npx', ['tsx', 'server/main.ts'], { env: { ...process.env, PORT: 'eighty', REDIS_URL: 'localhost', NODE_ENV: 'production' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(child.code).toBe(1);
+    expect(child.stderr).toContain('Invalid configuration:');
+    expect(child.stderr).toContain('  PORT: ');
+    expect(child.stderr).toContain('  REDIS_URL: must be a redis:// URL');
+    expect(child.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../server/events/event-log.js';
-import { errorCode, gql, listening, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+import { seedStocks } from '../server/domain/seed.js';
+import { errorCode, gql, listening, readEventStream, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
 
 const announce = 'mutation ($m: String!) { announceWorldEvent(message: $m) { cursor message } }';
 const seqOf = (cursor: string) => Number(Buffer.from(cursor, 'base64url').toString().split(':').pop());
@@ -111,19 +112,47 @@ describe('event log and cursors', () => {
     });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     await gql(app.url, announce, { m: 'over SSE' }, gm);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    while (!text.includes('over SSE')) text += (await reader.read()).value ?? '';
+    const { text } = await readEventStream(response, (received) => received.includes('over SSE'));
     expect(text).toContain('event: next');
     expect(text).toContain('{"data":{"worldEvents":{"message":"over SSE"}}}');
-    await reader.cancel();
+  });
+
+  it('should deliver subscriptions over Server-Sent Events with GET, as the README shows with curl', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const url = new URL(app.url);
+    url.searchParams.set('query', 'subscription ($after: String) { worldEvents(after: $after) { message } }');
+    url.searchParams.set('variables', JSON.stringify({ after: encodeCursor('world', 1) }));
+    const response = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    await gql(app.url, announce, { m: 'over GET' }, gm);
+    const { text } = await readEventStream(response, (received) => received.includes('over GET'));
+    expect(text).toContain('{"data":{"worldEvents":{"message":"over GET"}}}');
   });
 
   it('should run the market simulator on its period and publish each move', async () => {
     const app = await startServer({ marketTickMs: 20 });
-    const ticks = subscribe(wsClient(app.url), 'subscription { stockTicked { symbol price } }');
-    const [tick] = await ticks.take(1);
-    expect(tick!.stockTicked.price).toBeGreaterThan(0);
+    const before = new Map(seedStocks.map((s) => [s.symbol as string, s.price as number]));
+    const ticks = subscribe<{ stockTicked: { symbol: string; price: number; change: number } }>(
+      wsClient(app.url),
+      'subscription { stockTicked { symbol price change } }',
+    );
+    // Two whole ticks of every stock: each event is a real move of a seeded stock, a small step from its last price.
+    const events = (await ticks.take(2 * seedStocks.length)).map((t) => t.stockTicked);
+    for (const { symbol, price, change } of events) {
+      const last = before.get(symbol)!;
+      expect(last, `unknown symbol ${symbol}`).toBeDefined();
+      expect(price).not.toBe(last);
+      expect(Math.abs(price / last - 1)).toBeLessThan(0.1);
+      expect(change).toBeCloseTo(price - seedStocks.find((s) => s.symbol === symbol)!.price, 2);
+      before.set(symbol, price);
+    }
+    expect(new Set(events.map((e) => e.symbol)).size).toBeGreaterThan(1);
+    // Every published move is in the stored price history.
+    for (const { symbol, price } of events) {
+      expect((await app.services.market.history(symbol, 500)).map((p) => p.price)).toContain(price);
+    }
   });
 
   it('should mask internal errors as INTERNAL_SERVER_ERROR without leaking details', async () => {

@@ -304,6 +304,28 @@ describe('game rooms', () => {
     expect(seen[5]).toMatchObject({ turnNumber: 1, choice: { id: choice.id }, resolvedBy: null });
   });
 
+  it("should take a leaver's choice with them: back in the same turn, they choose afresh and only the new vote counts", async () => {
+    const app = await startServer();
+    const [alice, bob, carol] = await Promise.all(['Alice', 'Bob', 'Carol'].map((n) => signIn(app.url, n)));
+    const game = await createGame(app.url, alice!.token);
+    await joinGame(app.url, bob!.token, game.code);
+    await joinGame(app.url, carol!.token, game.code);
+    const [first, second] = game.scenario.choices;
+    expect((await submitChoice(app.url, bob!.token, game.code, first.id)).errors).toBeUndefined();
+    expect((await leaveGame(app.url, bob!.token, game.code)).errors).toBeUndefined();
+    const back = await joinGame(app.url, bob!.token, game.code);
+    expect(back.turnNumber).toBe(1);
+    expect(back.players.find((p: any) => p.player.name === 'Bob')).toMatchObject({ hasChosen: false });
+    const again = await submitChoice(app.url, bob!.token, game.code, second.id);
+    expect(again.errors).toBeUndefined();
+    expect(again.data!.submitChoice).toMatchObject({ choicesSubmitted: 1, totalPlayers: 3 });
+    const resolved = await resolveTurn(app.url, alice!.token, game.code);
+    expect(resolved.data!.resolveTurn).toMatchObject({ turnNumber: 1, choice: { id: second.id } });
+    const [turn] = await app.services.events.read(Streams.game(game.code), 0).then((log) => log.filter((e) => e.type === 'TurnResolved'));
+    expect(turn!.payload).toMatchObject({ choiceId: second.id, votes: expect.arrayContaining([{ choiceId: second.id, count: 1 }]) });
+    expect((turn!.payload as { votes: Array<{ choiceId: string; count: number }> }).votes.find((v) => v.choiceId === first.id)?.count ?? 0).toBe(0);
+  });
+
   it("should end a leaver's gameEvents and presence subscriptions", async () => {
     const app = await startServer();
     const [alice, bob] = await Promise.all(['Alice', 'Bob'].map((n) => signIn(app.url, n)));
@@ -312,10 +334,21 @@ describe('game rooms', () => {
     const client = wsClient(app.url, bob!.token);
     const events = gameEvents(client, game.code, game.cursor);
     const presence = subscribe(client, 'subscription ($code: String!) { presence(code: $code) { onlineCount } }', { code: game.code });
-    await presence.next();
-    await leaveGame(app.url, bob!.token, game.code);
-    await events.completed;
-    await presence.completed;
+    expect((await presence.next()).presence).toEqual({ onlineCount: 1 });
+    const aliceEvents = gameEvents(wsClient(app.url, alice!.token), game.code, game.cursor);
+    expect((await leaveGame(app.url, bob!.token, game.code)).errors).toBeUndefined();
+    // Bob sees his own departure last, then both of his subscriptions end; Alice's goes on.
+    expect(await events.next()).toMatchObject({ __typename: 'PlayerJoined', player: { name: 'Bob' } });
+    expect(await events.next()).toMatchObject({ __typename: 'PlayerLeft', player: { name: 'Bob' } });
+    await expect(events.next()).rejects.toThrow('subscription completed');
+    // Presence may still send the snapshot with Alice online before it ends.
+    let ending: unknown;
+    while (!(ending = await presence.next().then(() => undefined, (error: unknown) => error)));
+    expect(ending).toEqual(new Error('subscription completed'));
+    expect(await aliceEvents.next()).toMatchObject({ __typename: 'PlayerJoined', player: { name: 'Bob' } });
+    expect(await aliceEvents.next()).toMatchObject({ __typename: 'PlayerLeft', player: { name: 'Bob' } });
+    await gql(app.url, 'mutation ($code: String!) { setTyping(code: $code, typing: true) }', { code: game.code }, alice!.token);
+    expect(await aliceEvents.next()).toMatchObject({ __typename: 'PlayerTyping', player: { name: 'Alice' } });
   });
 
   it('should show presence in game(code) only to its players and game masters', async () => {

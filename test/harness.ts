@@ -236,3 +236,37 @@ export function listening(app: App, topic: 'streamEvent' | 'portfolioChanged' | 
     });
   });
 }
+
+/**
+ * Reads a Server-Sent Events response until `until(text so far)` holds, and
+ * returns the text. Fails (never hangs) when the stream ends first or nothing
+ * satisfying arrives within `timeoutMs`; the stream is cancelled either way
+ * unless `keepOpen`.
+ */
+export async function readEventStream(
+  response: Response,
+  until: (text: string) => boolean,
+  { timeoutMs = 5_000, keepOpen = false }: { timeoutMs?: number; keepOpen?: boolean } = {},
+): Promise<{ text: string; reader: ReadableStreamDefaultReader<Uint8Array> }> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`event stream: nothing expected within ${timeoutMs} ms; received ${JSON.stringify(text)}`)), timeoutMs);
+  });
+  try {
+    while (!until(text)) {
+      const { value, done } = await Promise.race([reader.read(), expired]);
+      if (done) throw new Error(`event stream ended early; received ${JSON.stringify(text)}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    return { text, reader };
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (!keepOpen) await reader.cancel().catch(() => {});
+  }
+}

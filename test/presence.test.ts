@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { encodeCursor } from '../server/events/event-log.js';
 import { Streams } from '../server/events/topics.js';
 import { createGame, gameEvents, joinGame, leaveGame, readGame, resolveTurn, signIn } from './game-helpers.js';
-import { errorCode, gql, listening, startServer, subscribe, wsClient, type Subscription } from './harness.js';
+import { errorCode, gql, listening, readEventStream, startServer, subscribe, wsClient, type Subscription } from './harness.js';
 
 const presenceQuery = /* GraphQL */ `
   subscription Presence($code: String!) {
@@ -149,9 +150,7 @@ describe('presence', () => {
       signal: request.signal,
     });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const reader = response.body!.getReader();
-    let received = '';
-    while (!received.includes('event: next')) received += new TextDecoder().decode((await reader.read()).value);
+    const { text: received, reader } = await readEventStream(response, (text) => text.includes('event: next'), { keepOpen: true });
     expect(received).toContain('"onlineCount":1');
     expect(await watch.next()).toMatchObject({ __typename: 'PlayerConnected', player: { name: 'Bob' } });
 
@@ -172,7 +171,12 @@ describe('typing', () => {
 
     const startedAt = Date.now();
     expect((await gql(app.url, typingMutation, { code: game.code, typing: true }, alice!.token)).data).toEqual({ setTyping: true });
-    expect(await bobEvents.next()).toMatchObject({ __typename: 'PlayerTyping', player: { name: 'Alice' }, typing: true });
+    const typing = await bobEvents.next();
+    expect(typing).toMatchObject({ __typename: 'PlayerTyping', player: { name: 'Alice' }, typing: true });
+    // It carries the cursor of the newest stored event, so resuming from it misses nothing stored.
+    const head = await app.services.events.head(Streams.game(game.code));
+    expect(head).toBeGreaterThan(0);
+    expect(typing.cursor).toBe(encodeCursor(Streams.game(game.code), head));
     expect(await bobEvents.next()).toMatchObject({ __typename: 'PlayerTyping', player: { name: 'Alice' }, typing: false });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(140);
 

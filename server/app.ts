@@ -47,6 +47,8 @@ export interface App {
 export interface CreateAppOptions extends AppOptions {
   /** Logger to use instead of a new pino logger at `logLevel`. */
   logger?: Logger;
+  /** Current time in epoch milliseconds for trades and P&L (tests drive a trading day with it). @default Date.now */
+  clock?: () => number;
 }
 
 /** Where the GraphQL endpoint lives, for HTTP, WebSocket and SSE alike. */
@@ -120,6 +122,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           })
       : undefined,
     typingLimit,
+    clock: options.clock,
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
@@ -247,8 +250,23 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           lead: startSimulator,
         })
       : startSimulator();
+  // One recorder values portfolios and writes the P&L series; scaled out, the lease holder.
+  const startRecorder = () => services.analytics.startRecorder({ periodMs: config.pnlRecordMs });
+  const recorder = config.redisUrl
+    ? createLeaderLease({
+        url: config.redisUrl,
+        key: `${config.redisPrefix}leader:pnl-recorder`,
+        name: 'P&L recorder',
+        ttlMs: config.leaderLeaseMs,
+        logger,
+        lead: () => {
+          const started = startRecorder();
+          return { dispose: async () => (await started).dispose() };
+        },
+      })
+    : await startRecorder();
   const housekeeping = setInterval(() => {
-    Promise.all([events.prune(), services.market.pruneHistory()])
+    Promise.all([events.prune(), services.market.pruneHistory(), services.analytics.prune()])
       .then(([pruned]) => pruned && logger.info({ pruned }, 'event log pruned'))
       .catch((error) => logger.error({ err: error }, 'housekeeping failed'));
   }, 60_000);
@@ -266,6 +284,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       (disposing ??= (async () => {
         clearInterval(housekeeping);
         await simulator.dispose();
+        await recorder.dispose();
         await graphqlWs.dispose();
         await new Promise<void>((resolve) => wsServer.close(() => resolve()));
         server.closeAllConnections();

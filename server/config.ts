@@ -101,6 +101,11 @@ export const configSchema = z.object({
     env: 'PORTFOLIO_COALESCE_MS',
     description: 'Minimum gap between two `portfolioChanged` events caused by price moves.',
   }),
+  pnlRecordMs: setting(millis().default(1_000), {
+    env: 'PNL_RECORD_MS',
+    description:
+      'How often the P&L recorder values changed portfolios, records the equity series and sends `pnlTicked`; `0` records only on demand (tests). The series keeps at most one point per second whatever this is.',
+  }),
   eventRetentionMs: setting(millis().default(86_400_000), {
     env: 'EVENT_RETENTION_MS',
     description: 'Event log entries older than this are pruned (every minute)…',

@@ -2,6 +2,7 @@ import type { TokenIssuer } from './auth.js';
 import { createFactions } from './domain/factions.js';
 import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
+import { createAnalytics } from './domain/pnl.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
 import { createTyping, type SharedTypingLimit } from './domain/typing.js';
@@ -30,11 +31,13 @@ export interface ServiceDeps {
   presenceTracker?: (hooks: PresenceHooks) => PresenceTracker;
   /** Where the `setTyping` rate limit is counted across instances. @default undefined (per instance) */
   typingLimit?: SharedTypingLimit;
+  /** Current time in epoch milliseconds for trades and P&L (tests). @default Date.now */
+  clock?: () => number;
 }
 
 /** The domain services of one app instance, as resolvers see them. */
 export function createServices(deps: ServiceDeps) {
-  const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs, presenceGraceMs, typingTimeoutMs } = deps;
+  const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs, presenceGraceMs, typingTimeoutMs, clock = Date.now } = deps;
   const market = createMarket({ store, events });
   const factions = createFactions({ store, events });
   const presenceHooks: PresenceHooks = {
@@ -57,7 +60,8 @@ export function createServices(deps: ServiceDeps) {
     market,
     factions,
     world: createWorld({ events }),
-    portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger }),
+    portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger, clock }),
+    analytics: createAnalytics({ store, pubsub, logger, clock }),
     games,
     presence,
     typing,

@@ -5,6 +5,7 @@ import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { createApp, type App, type CreateAppOptions } from '../server/app.js';
+import type { Topic } from '../server/events/topics.js';
 import { createLogger } from '../server/logger.js';
 
 /** Everything a test started; disposed after the file's tests, newest first. */
@@ -212,7 +213,7 @@ export function connected(client: Client): Promise<void> {
  * channel (for `streamEvent`: live subscribers of the stream), i.e. a
  * subscription is really active. Event-driven, no polling.
  */
-export function listening(app: App, topic: 'streamEvent' | 'portfolioChanged' | 'presenceChanged', id: string, count = 1): Promise<void> {
+export function listening(app: App, topic: Topic, id: string, count = 1): Promise<void> {
   const { pubsub, events } = app.services;
   // A stream has one pub/sub listener per instance however many subscribe: count its subscribers.
   if (topic === 'streamEvent') {

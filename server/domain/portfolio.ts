@@ -1,19 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
-import { Streams } from '../events/topics.js';
-import type { EventLog } from '../events/event-log.js';
+import { everyone, Streams, type TradeRef } from '../events/topics.js';
+import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Store, Tx } from '../store/store.js';
-import { roundMoney, validInt } from './validate.js';
+import type { Db, Store, Tx } from '../store/store.js';
+import { writeSeries } from './pnl-series.js';
+import { fromCents, toCents, validInt, validStrategy } from './validate.js';
 
 /** Cash every new portfolio starts with. */
 export const startingCash = 10_000;
+/** {@link startingCash} in cents. */
+export const startingCashCents = toCents(startingCash);
 /** Largest quantity one order may trade. */
 export const maxOrderQuantity = 1_000_000;
+/** The strategy of an order that names none. */
+export const defaultStrategy = 'manual';
+/** How many distinct strategies one player may trade under (each costs a P&L series). */
+export const maxStrategiesPerPlayer = 20;
+/** Most trades one `trades(last:)` page returns. */
+export const maxTradesPage = 500;
+/** Trades per page when `last` is not given. */
+export const defaultTradesPage = 50;
+/** How many players one batch valuation reads at once (keeps `IN (…)` lists small). */
+const valuationChunk = 500;
 
 export type OrderSide = 'BUY' | 'SELL';
+
+/** An order as `placeOrder` receives it; new optional fields go here. */
+export interface OrderInput {
+  symbol: string;
+  side: OrderSide;
+  quantity: number;
+  /** Strategy label; {@link defaultStrategy} when omitted. */
+  strategy?: string | null;
+}
+
+/** A filled order with its position in the player's trade stream. */
+export type TradeView = TradeRef & { cursor: string };
 
 export interface PositionView {
   symbol: string;
@@ -23,6 +48,20 @@ export interface PositionView {
   unrealizedPnl: number;
 }
 
+/** P&L of one strategy (the trades placed under its label). */
+export interface StrategyView {
+  strategy: string;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  totalPnl: number;
+  trades: number;
+  wins: number;
+  losses: number;
+  /** Wins ÷ (wins + losses); null before the first sale that won or lost. */
+  winRate: number | null;
+  positions: PositionView[];
+}
+
 export interface PortfolioView {
   playerId: string;
   cash: number;
@@ -30,17 +69,171 @@ export interface PortfolioView {
   realizedPnl: number;
   unrealizedPnl: number;
   totalValue: number;
+  /** Total value minus starting cash. */
+  totalPnl: number;
+  strategies: StrategyView[];
+}
+
+/** A held position valued at the current price, in cents. */
+interface PositionValue {
+  symbol: string;
+  quantity: number;
+  costCents: number;
+  valueCents: number;
+}
+
+/** One strategy's state in cents. */
+export interface StrategyValue {
+  strategy: string;
+  realizedCents: number;
+  trades: number;
+  wins: number;
+  losses: number;
+  positions: PositionValue[];
+}
+
+/** A player's account valued at current prices, in exact cents: what every P&L figure is computed from. */
+export interface Valuation {
+  playerId: string;
+  cashCents: number;
+  strategies: StrategyValue[];
+}
+
+/** The series key of a whole account (never a valid strategy name). */
+export const wholeAccount = '*';
+
+/**
+ * P&L in cents of the whole account (`wholeAccount`) or of one strategy:
+ * realized plus market value minus cost of what is held. For the whole
+ * account that equals total value minus starting cash, because cash only
+ * ever moves by trades.
+ */
+export function pnlCents(valuation: Valuation, strategy: string = wholeAccount): number {
+  let sum = 0;
+  for (const s of valuation.strategies) {
+    if (strategy !== wholeAccount && s.strategy !== strategy) continue;
+    sum += s.realizedCents;
+    for (const p of s.positions) sum += p.valueCents - p.costCents;
+  }
+  return sum;
+}
+
+const unrealizedCents = (positions: PositionValue[]) => positions.reduce((sum, p) => sum + p.valueCents - p.costCents, 0);
+
+const positionView = (p: PositionValue): PositionView => ({
+  symbol: p.symbol,
+  quantity: p.quantity,
+  averageCost: p.costCents / p.quantity / 100,
+  marketValue: fromCents(p.valueCents),
+  unrealizedPnl: fromCents(p.valueCents - p.costCents),
+});
+
+/** The API view of one strategy. */
+export function strategyView(s: StrategyValue): StrategyView {
+  const unrealized = unrealizedCents(s.positions);
+  return {
+    strategy: s.strategy,
+    realizedPnl: fromCents(s.realizedCents),
+    unrealizedPnl: fromCents(unrealized),
+    totalPnl: fromCents(s.realizedCents + unrealized),
+    trades: s.trades,
+    wins: s.wins,
+    losses: s.losses,
+    winRate: s.wins + s.losses > 0 ? s.wins / (s.wins + s.losses) : null,
+    positions: s.positions.map(positionView),
+  };
+}
+
+/** The API view of a valuation: strategies as they are, positions summed per symbol over strategies. */
+export function portfolioView(valuation: Valuation): PortfolioView {
+  const bySymbol = new Map<string, PositionValue>();
+  for (const s of valuation.strategies) {
+    for (const p of s.positions) {
+      const sum = bySymbol.get(p.symbol) ?? { symbol: p.symbol, quantity: 0, costCents: 0, valueCents: 0 };
+      bySymbol.set(p.symbol, { ...sum, quantity: sum.quantity + p.quantity, costCents: sum.costCents + p.costCents, valueCents: sum.valueCents + p.valueCents });
+    }
+  }
+  const positions = [...bySymbol.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  const held = positions.reduce((sum, p) => sum + p.valueCents, 0);
+  const realized = valuation.strategies.reduce((sum, s) => sum + s.realizedCents, 0);
+  return {
+    playerId: valuation.playerId,
+    cash: fromCents(valuation.cashCents),
+    positions: positions.map(positionView),
+    realizedPnl: fromCents(realized),
+    unrealizedPnl: fromCents(unrealizedCents(positions)),
+    totalValue: fromCents(valuation.cashCents + held),
+    totalPnl: fromCents(valuation.cashCents + held - startingCashCents),
+    strategies: valuation.strategies.map(strategyView),
+  };
+}
+
+/** Cost basis of `sold` of `held` shares that cost `costCents` in all, rounded half up to the cent, exact (bigint). */
+function costOfSale(costCents: number, held: number, sold: number): number {
+  if (sold === held) return costCents;
+  const scaled = BigInt(costCents) * BigInt(sold) * 2n + BigInt(held);
+  return Number(scaled / (2n * BigInt(held)));
+}
+
+/**
+ * Values many players in three queries (accounts, strategies, positions
+ * joined with current prices): a market move that changes a thousand
+ * portfolios costs a few batch reads, not a read per player.
+ */
+export async function valuePlayers(db: Db, playerIds: readonly string[]): Promise<Map<string, Valuation>> {
+  const result = new Map<string, Valuation>();
+  for (const id of playerIds) result.set(id, { playerId: id, cashCents: startingCashCents, strategies: [] });
+  for (let start = 0; start < playerIds.length; start += valuationChunk) {
+    const ids = playerIds.slice(start, start + valuationChunk);
+    const [accounts, strategies, positions] = await Promise.all([
+      db.selectFrom('accounts').select(['playerId', 'cashCents']).where('playerId', 'in', ids).execute(),
+      db.selectFrom('strategies').selectAll().where('playerId', 'in', ids).orderBy('playerId').orderBy('strategy').execute(),
+      db
+        .selectFrom('positions')
+        .innerJoin('stocks', 'stocks.symbol', 'positions.symbol')
+        .select(['positions.playerId', 'positions.strategy', 'positions.symbol', 'positions.quantity', 'positions.costCents', 'stocks.price'])
+        .where('positions.playerId', 'in', ids)
+        .orderBy('positions.symbol')
+        .execute(),
+    ]);
+    for (const a of accounts) result.get(a.playerId)!.cashCents = Number(a.cashCents);
+    const byKey = new Map<string, StrategyValue>();
+    for (const s of strategies) {
+      const value: StrategyValue = {
+        strategy: s.strategy,
+        realizedCents: Number(s.realizedCents),
+        trades: s.trades,
+        wins: s.wins,
+        losses: s.losses,
+        positions: [],
+      };
+      result.get(s.playerId)!.strategies.push(value);
+      byKey.set(`${s.playerId}\u0000${s.strategy}`, value);
+    }
+    for (const p of positions) {
+      // Every position has its strategy row (placeOrder writes both); the fallback covers hand-edited data.
+      let owner = byKey.get(`${p.playerId}\u0000${p.strategy}`);
+      if (!owner) {
+        owner = { strategy: p.strategy, realizedCents: 0, trades: 0, wins: 0, losses: 0, positions: [] };
+        result.get(p.playerId)!.strategies.push(owner);
+        byKey.set(`${p.playerId}\u0000${p.strategy}`, owner);
+      }
+      owner.positions.push({ symbol: p.symbol, quantity: p.quantity, costCents: Number(p.costCents), valueCents: p.quantity * toCents(p.price) });
+    }
+  }
+  return result;
 }
 
 export type Portfolios = ReturnType<typeof createPortfolios>;
 
-/** Orders and portfolios; no GraphQL in here. */
+/** Orders, portfolios and the trade log; no GraphQL in here. */
 export function createPortfolios({
   store,
   events,
   pubsub,
   coalesceMs,
   logger,
+  clock = Date.now,
 }: {
   store: Store;
   events: EventLog;
@@ -48,43 +241,44 @@ export function createPortfolios({
   /** Minimum gap between two updates caused by price moves. */
   coalesceMs: number;
   logger: Logger;
+  /** Time of trades, in epoch milliseconds. @default Date.now */
+  clock?: () => number;
 }) {
-  const ensureAccount = async (tx: Tx, playerId: string) => {
-    await tx.insertInto('accounts').values({ playerId, cash: startingCash, realizedPnl: 0 }).onConflict((oc) => oc.doNothing()).execute();
-    return store.lockForUpdate(tx.selectFrom('accounts').selectAll().where('playerId', '=', playerId)).executeTakeFirstOrThrow();
+  // A new account or strategy starts its P&L series at 0 in the same
+  // transaction, so the value before its first trade is known exactly (the
+  // recorder only sees values after trades and moves).
+  const startSeries = (tx: Tx, playerId: string, strategy: string, atMs: number) =>
+    writeSeries(tx, store.dialect, [{ playerId, strategy, pnlCents: 0, atMs }]);
+
+  const ensureAccount = async (tx: Tx, playerId: string, atMs: number) => {
+    const created = await tx.insertInto('accounts').values({ playerId, cashCents: startingCashCents }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    if (Number(created.numInsertedOrUpdatedRows ?? 0) > 0) await startSeries(tx, playerId, wholeAccount, atMs);
+    const account = await store.lockForUpdate(tx.selectFrom('accounts').selectAll().where('playerId', '=', playerId)).executeTakeFirstOrThrow();
+    return { cashCents: Number(account.cashCents) };
+  };
+
+  /** The strategy's row, created on its first trade (within the per-player limit). */
+  const ensureStrategy = async (tx: Tx, playerId: string, strategy: string, atMs: number) => {
+    const row = await tx.selectFrom('strategies').selectAll().where('playerId', '=', playerId).where('strategy', '=', strategy).executeTakeFirst();
+    if (row) return row;
+    const { count } = await tx
+      .selectFrom('strategies')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('playerId', '=', playerId)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= maxStrategiesPerPlayer) {
+      throw badInput('strategy', `You already trade under ${maxStrategiesPerPlayer} strategies, the most one player may use; reuse one of them.`);
+    }
+    const fresh = { playerId, strategy, realizedCents: 0, trades: 0, wins: 0, losses: 0 };
+    await tx.insertInto('strategies').values(fresh).execute();
+    await startSeries(tx, playerId, strategy, atMs);
+    return fresh;
   };
 
   const portfolios = {
     /** The player's portfolio valued at current prices (a fresh one holds only starting cash). */
     async portfolio(playerId: string): Promise<PortfolioView> {
-      const account = await store.db.selectFrom('accounts').selectAll().where('playerId', '=', playerId).executeTakeFirst();
-      const rows = await store.db
-        .selectFrom('positions')
-        .innerJoin('stocks', 'stocks.symbol', 'positions.symbol')
-        .select(['positions.symbol', 'positions.quantity', 'positions.averageCost', 'stocks.price'])
-        .where('positions.playerId', '=', playerId)
-        .orderBy('positions.symbol')
-        .execute();
-      const positions = rows.map((row) => {
-        const marketValue = roundMoney(row.quantity * row.price);
-        return {
-          symbol: row.symbol,
-          quantity: row.quantity,
-          averageCost: row.averageCost,
-          marketValue,
-          unrealizedPnl: roundMoney(marketValue - row.quantity * row.averageCost),
-        };
-      });
-      const cash = account?.cash ?? startingCash;
-      const held = positions.reduce((sum, p) => sum + p.marketValue, 0);
-      return {
-        playerId,
-        cash,
-        positions,
-        realizedPnl: account?.realizedPnl ?? 0,
-        unrealizedPnl: roundMoney(positions.reduce((sum, p) => sum + p.unrealizedPnl, 0)),
-        totalValue: roundMoney(cash + held),
-      };
+      return portfolioView((await valuePlayers(store.db, [playerId])).get(playerId)!);
     },
 
     /** Symbols the player holds (to know which ticks move their portfolio). */
@@ -94,61 +288,120 @@ export function createPortfolios({
     },
 
     /**
-     * Fills an order at the current price in one transaction: cash, position,
-     * average cost, realized P&L, stock volume and the trade record change
-     * together or not at all.
+     * Fills an order at the current price in one transaction: cash, the
+     * strategy's position and cost basis, realized P&L, stock volume, the
+     * trade record and its entry in the player's trade stream change together
+     * or not at all. All money is integer cents.
      */
-    async placeOrder(playerId: string, symbolInput: string, side: OrderSide, quantity: number) {
-      validInt('quantity', quantity, 1, maxOrderQuantity);
-      const symbol = symbolInput.toUpperCase();
-      const trade = await events.transact(async (tx) => {
+    async placeOrder(playerId: string, order: OrderInput): Promise<TradeView> {
+      const quantity = validInt('quantity', order.quantity, 1, maxOrderQuantity);
+      const strategy = validStrategy(order.strategy ?? defaultStrategy);
+      const { side } = order;
+      const symbol = order.symbol.toUpperCase();
+      const trade = await events.transact(async (tx, append) => {
         const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
-        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${symbolInput}".`, { field: 'symbol' });
-        const account = await ensureAccount(tx, playerId);
+        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${order.symbol}".`, { field: 'symbol' });
+        const atMs = clock();
+        const account = await ensureAccount(tx, playerId, atMs);
         const position = await tx
           .selectFrom('positions')
-          .selectAll()
+          .select(['quantity', 'costCents'])
           .where('playerId', '=', playerId)
+          .where('strategy', '=', strategy)
           .where('symbol', '=', symbol)
           .executeTakeFirst();
         const held = position?.quantity ?? 0;
-        const averageCost = position?.averageCost ?? 0;
-        const amount = roundMoney(stock.price * quantity);
+        const costCents = Number(position?.costCents ?? 0);
+        const priceCents = toCents(stock.price);
+        const amountCents = priceCents * quantity;
+        if (side === 'SELL' && quantity > held) {
+          throw badInput('quantity', `Not enough shares: strategy "${strategy}" holds ${held} ${symbol}, tried to sell ${quantity}.`);
+        }
+        const book = await ensureStrategy(tx, playerId, strategy, atMs);
 
+        let realizedCents = 0;
         if (side === 'BUY') {
-          if (amount > account.cash) {
-            throw badInput('quantity', `Not enough cash: ${quantity} ${symbol} cost ${amount}, you have ${account.cash}.`);
+          if (amountCents > account.cashCents) {
+            throw badInput('quantity', `Not enough cash: ${quantity} ${symbol} cost ${fromCents(amountCents)}, you have ${fromCents(account.cashCents)}.`);
           }
-          const newQuantity = held + quantity;
-          const newAverage = Math.round(((held * averageCost + amount) / newQuantity) * 10_000) / 10_000;
           await tx
             .insertInto('positions')
-            .values({ playerId, symbol, quantity: newQuantity, averageCost: newAverage })
-            .onConflict((oc) => oc.columns(['playerId', 'symbol']).doUpdateSet({ quantity: newQuantity, averageCost: newAverage }))
+            .values({ playerId, strategy, symbol, quantity: held + quantity, costCents: costCents + amountCents })
+            .onConflict((oc) => oc.columns(['playerId', 'strategy', 'symbol']).doUpdateSet({ quantity: held + quantity, costCents: costCents + amountCents }))
             .execute();
-          await tx.updateTable('accounts').set({ cash: roundMoney(account.cash - amount) }).where('playerId', '=', playerId).execute();
+          await tx.updateTable('accounts').set({ cashCents: account.cashCents - amountCents }).where('playerId', '=', playerId).execute();
         } else {
-          if (quantity > held) throw badInput('quantity', `Not enough shares: you hold ${held} ${symbol}, tried to sell ${quantity}.`);
-          const realized = roundMoney((stock.price - averageCost) * quantity);
+          const soldCost = costOfSale(costCents, held, quantity);
+          realizedCents = amountCents - soldCost;
           if (quantity === held) {
-            await tx.deleteFrom('positions').where('playerId', '=', playerId).where('symbol', '=', symbol).execute();
+            await tx.deleteFrom('positions').where('playerId', '=', playerId).where('strategy', '=', strategy).where('symbol', '=', symbol).execute();
           } else {
-            await tx.updateTable('positions').set({ quantity: held - quantity }).where('playerId', '=', playerId).where('symbol', '=', symbol).execute();
+            await tx
+              .updateTable('positions')
+              .set({ quantity: held - quantity, costCents: costCents - soldCost })
+              .where('playerId', '=', playerId)
+              .where('strategy', '=', strategy)
+              .where('symbol', '=', symbol)
+              .execute();
           }
-          await tx
-            .updateTable('accounts')
-            .set({ cash: roundMoney(account.cash + amount), realizedPnl: roundMoney(account.realizedPnl + realized) })
-            .where('playerId', '=', playerId)
-            .execute();
+          await tx.updateTable('accounts').set({ cashCents: account.cashCents + amountCents }).where('playerId', '=', playerId).execute();
         }
+        await tx
+          .updateTable('strategies')
+          .set({
+            realizedCents: Number(book.realizedCents) + realizedCents,
+            trades: book.trades + 1,
+            wins: book.wins + (realizedCents > 0 ? 1 : 0),
+            losses: book.losses + (realizedCents < 0 ? 1 : 0),
+          })
+          .where('playerId', '=', playerId)
+          .where('strategy', '=', strategy)
+          .execute();
         await tx.updateTable('stocks').set({ volume: stock.volume + quantity }).where('symbol', '=', symbol).execute();
-        const record = { id: randomUUID(), playerId, symbol, side, quantity, price: stock.price, at: new Date().toISOString() };
-        await tx.insertInto('trades').values(record).execute();
-        return record;
+        const record: TradeRef = {
+          id: randomUUID(),
+          playerId,
+          symbol,
+          side,
+          quantity,
+          priceCents,
+          strategy,
+          realizedCents,
+          at: new Date(atMs).toISOString(),
+        };
+        const entry = await append(Streams.trades(playerId), 'TradeExecuted', record);
+        await tx.insertInto('trades').values({ ...record, seq: entry.seq }).execute();
+        return { ...record, cursor: encodeCursor(entry.stream, entry.seq) };
       });
       // The trade is committed: a failed notice (Redis away) must not turn it into an error the client retries.
-      await pubsub.publish('portfolioChanged', playerId, { playerId }).catch((error: unknown) => logger.error({ err: error, playerId }, 'portfolioChanged publish failed'));
+      const notify = (what: string, sent: Promise<void>) => sent.catch((error: unknown) => logger.error({ err: error, playerId }, `${what} publish failed`));
+      await Promise.all([
+        notify('portfolioChanged', pubsub.publish('portfolioChanged', playerId, { playerId })),
+        notify('playerTraded', pubsub.publish('playerTraded', everyone, { playerId })),
+      ]);
       return trade;
+    },
+
+    /**
+     * The player's trades, newest first: at most `last`; with `after`, only
+     * trades newer than that cursor; with `before`, only older ones (paging
+     * back through the log).
+     */
+    async trades(playerId: string, options: { last?: number; after?: string; before?: string } = {}): Promise<TradeView[]> {
+      const { last = defaultTradesPage, after, before } = options;
+      validInt('last', last, 1, maxTradesPage);
+      const stream = Streams.trades(playerId);
+      let query = store.db.selectFrom('trades').selectAll().where('playerId', '=', playerId);
+      if (after !== undefined) query = query.where('seq', '>', decodeCursor(stream, after, 'after'));
+      if (before !== undefined) query = query.where('seq', '<', decodeCursor(stream, before, 'before'));
+      const rows = await query.orderBy('seq', 'desc').limit(last).execute();
+      return rows.map(({ seq, ...row }) => ({
+        ...row,
+        side: row.side as OrderSide,
+        priceCents: Number(row.priceCents),
+        realizedCents: Number(row.realizedCents),
+        cursor: encodeCursor(stream, seq),
+      }));
     },
 
     /**

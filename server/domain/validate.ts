@@ -32,3 +32,25 @@ export function validText(field: string, value: string, max: number): string {
 
 /** Rounds money to cents, so repeated arithmetic does not drift. */
 export const roundMoney = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * Integer cents of an amount that is already a whole number of cents (a
+ * price, a cash amount), exact: `Math.round` only removes the binary
+ * representation error of the decimal.
+ */
+export const toCents = (amount: number) => Math.round(amount * 100);
+
+/** Dollars of integer cents, for the API (the nearest double to the exact decimal). */
+export const fromCents = (cents: number) => cents / 100;
+
+/** Characters a strategy name may use (SPEC "Trading analytics"). */
+const strategyPattern = /^[A-Za-z0-9 _.-]{1,40}$/;
+
+/** A strategy label: trimmed, 1–40 characters of letters, digits, space, `_`, `.`, `-`. */
+export function validStrategy(value: string): string {
+  const trimmed = value.trim();
+  if (!strategyPattern.test(trimmed)) {
+    throw badInput('strategy', '"strategy" must be 1–40 characters of letters, digits, spaces, "_", "." or "-".');
+  }
+  return trimmed;
+}

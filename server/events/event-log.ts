@@ -256,15 +256,16 @@ export function encodeCursor(stream: string, seq: number): string {
 }
 
 /**
- * Decodes an `after:` argument for `stream`; a malformed cursor, or one of
- * another stream, is a `BAD_USER_INPUT` error naming `after`.
+ * Decodes an `after:` argument (or another cursor argument, `field`) for
+ * `stream`; a malformed cursor, or one of another stream, is a
+ * `BAD_USER_INPUT` error naming the field.
  */
-export function decodeCursor(stream: string, cursor: string): number {
+export function decodeCursor(stream: string, cursor: string, field = 'after'): number {
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
   const separator = decoded.lastIndexOf(':');
   const seq = Number(decoded.slice(separator + 1));
   if (separator < 0 || decoded.slice(0, separator) !== stream || !Number.isSafeInteger(seq) || seq < 0) {
-    throw badInput('after', `"after" is not a cursor of this subscription's stream`);
+    throw badInput(field, `"${field}" is not a cursor of this stream`);
   }
   return seq;
 }

@@ -3,6 +3,7 @@
  * subscribe goes through these names; the engine (in-process or Redis) only
  * ever sees `${prefix}${topic}:${id}` channels built from them.
  */
+import type { PnlTickView } from '../domain/pnl.js';
 
 /** A player as carried inside events (a snapshot, not a live reference). */
 export interface PlayerRef {
@@ -25,6 +26,20 @@ export interface ScenarioRef {
   theme: string;
   prompt: string;
   choices: { id: string; label: string }[];
+}
+
+/** A filled order as carried inside events and stored in `trades` (money in cents). */
+export interface TradeRef {
+  id: string;
+  playerId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  quantity: number;
+  priceCents: number;
+  strategy: string;
+  /** Profit or loss the trade locked in (sales only; 0 for buys). */
+  realizedCents: number;
+  at: string;
 }
 
 /** Payload of each event type, by the name stored in the log's `type` column. */
@@ -56,6 +71,7 @@ export interface EventPayloads {
   };
   ScenarioStarted: { turnNumber: number; scenario: ScenarioRef };
   PlayerTyping: { player: PlayerRef; typing: boolean };
+  TradeExecuted: TradeRef;
 }
 
 export type EventType = keyof EventPayloads;
@@ -77,7 +93,12 @@ export const Streams = {
   factions: 'factions',
   world: 'world',
   game: (code: string) => `game:${code}`,
+  /** One player's fills (only that player may follow it). */
+  trades: (playerId: string) => `trades:${playerId}`,
 } as const;
+
+/** Routing id of topics that have one channel for the whole world. */
+export const everyone = '*';
 
 /** The topic map: topic name → [routing id, payload]. */
 export interface TopicMap {
@@ -87,6 +108,10 @@ export interface TopicMap {
   portfolioChanged: { playerId: string };
   /** Presence of a game changed; routed by game code. */
   presenceChanged: { code: string };
+  /** Some player traded; routed by {@link everyone} (the P&L recorder marks them to value). */
+  playerTraded: { playerId: string };
+  /** A player's live P&L, valued once by the recorder; routed by player id. */
+  pnlTicked: PnlTickView;
 }
 
 export type Topic = keyof TopicMap;

@@ -17,9 +17,41 @@ export interface Database {
     updatedAt: string;
   };
   priceHistory: { id: Generated<number>; symbol: string; price: number; at: string };
-  accounts: { playerId: string; cash: number; realizedPnl: number };
-  positions: { playerId: string; symbol: string; quantity: number; averageCost: number };
-  trades: { id: string; playerId: string; symbol: string; side: string; quantity: number; price: number; at: string };
+  /** Money is in integer cents everywhere (`…Cents`), so sums are exact. */
+  accounts: { playerId: string; cashCents: number };
+  /** Holdings per strategy; `costCents` is what the shares still held cost (the cost basis). */
+  positions: { playerId: string; strategy: string; symbol: string; quantity: number; costCents: number };
+  /** Per strategy: realized P&L and trade counts (a win is a sale above cost, a loss one below). */
+  strategies: { playerId: string; strategy: string; realizedCents: number; trades: number; wins: number; losses: number };
+  /** `seq` is the trade's position in the player's trade stream (`trades:<playerId>` in the event log). */
+  trades: {
+    id: string;
+    playerId: string;
+    symbol: string;
+    side: string;
+    quantity: number;
+    priceCents: number;
+    strategy: string;
+    realizedCents: number;
+    seq: number;
+    at: string;
+  };
+  /**
+   * P&L over time per player and strategy (`*` = the whole account), one row
+   * per bucket of a resolution (`s`, `m`, `h`, `d`; `bucket` = its start in
+   * epoch seconds): the P&L at the first, highest, lowest and last recording
+   * in the bucket.
+   */
+  pnlSeries: {
+    playerId: string;
+    strategy: string;
+    resolution: string;
+    bucket: number;
+    openCents: number;
+    highCents: number;
+    lowCents: number;
+    closeCents: number;
+  };
   factions: { id: string; name: string; influence: number; lastChange: number; updatedAt: string };
   games: {
     code: string;

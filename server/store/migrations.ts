@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /** The SQL dialects the store runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -7,7 +7,8 @@ export type Dialect = 'sqlite' | 'postgres';
  * Schema migrations, applied in name order at start by Kysely's Migrator
  * (which takes a lock on PostgreSQL so instances starting together do not
  * race). Column types are chosen to mean the same on SQLite and PostgreSQL:
- * `double precision` (SQLite gives it REAL affinity), `integer`, `text`.
+ * `double precision` (SQLite gives it REAL affinity), `integer`, `bigint`
+ * (money in cents; INTEGER affinity on SQLite), `text`.
  * Never edit a released migration: add the next one.
  */
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -122,6 +123,97 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('payload', 'text', (c) => c.notNull())
         .addColumn('at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('events_pk', ['stream', 'seq'])
+        .execute();
+    },
+  },
+  '0002_money_in_cents_strategies_pnl': {
+    // Money becomes exact: integer cents (`bigint`) instead of floating point,
+    // positions are kept per strategy, trades carry their strategy, realized
+    // P&L and their position in the player's trade stream, and the P&L series
+    // gets its table. Existing data is converted, nothing is lost: cash and
+    // prices round to the cent they already were, positions and trades go to
+    // the "manual" strategy, and every old trade gets its log entry so
+    // `tradeExecuted(after:)` can replay it.
+    async up(db: Kysely<unknown>) {
+      const cents = (column: string) => sql.raw(`cast(round(${column} * 100) as bigint)`);
+
+      await db.schema.alterTable('accounts').addColumn('cash_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update accounts set cash_cents = ${cents('cash')}`.execute(db);
+
+      await db.schema
+        .createTable('strategies')
+        .addColumn('player_id', 'text', (c) => c.notNull())
+        .addColumn('strategy', 'text', (c) => c.notNull())
+        .addColumn('realized_cents', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('trades', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('wins', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('losses', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('strategies_pk', ['player_id', 'strategy'])
+        .execute();
+      // Old trades did not record their realized P&L: the account's total goes to "manual", wins/losses start at 0.
+      await sql`insert into strategies (player_id, strategy, realized_cents, trades, wins, losses)
+        select a.player_id, 'manual', ${cents('a.realized_pnl')}, (select count(*) from trades t where t.player_id = a.player_id), 0, 0
+        from accounts a`.execute(db);
+      await db.schema.alterTable('accounts').dropColumn('cash').execute();
+      await db.schema.alterTable('accounts').dropColumn('realized_pnl').execute();
+
+      // SQLite cannot change a primary key in place: copy into a new table.
+      await db.schema
+        .createTable('strategy_positions')
+        .addColumn('player_id', 'text', (c) => c.notNull())
+        .addColumn('strategy', 'text', (c) => c.notNull())
+        .addColumn('symbol', 'text', (c) => c.notNull())
+        .addColumn('quantity', 'integer', (c) => c.notNull())
+        .addColumn('cost_cents', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('strategy_positions_pk', ['player_id', 'strategy', 'symbol'])
+        .execute();
+      await sql`insert into strategy_positions (player_id, strategy, symbol, quantity, cost_cents)
+        select player_id, 'manual', symbol, quantity, ${cents('quantity * average_cost')} from positions`.execute(db);
+      await db.schema.dropTable('positions').execute();
+      await db.schema.alterTable('strategy_positions').renameTo('positions').execute();
+      await db.schema.createIndex('positions_symbol').on('positions').column('symbol').execute();
+
+      await db.schema.alterTable('trades').addColumn('strategy', 'text', (c) => c.notNull().defaultTo('manual')).execute();
+      await db.schema.alterTable('trades').addColumn('price_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('trades').addColumn('realized_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('trades').addColumn('seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update trades set price_cents = ${cents('price')}`.execute(db);
+      await db.schema.alterTable('trades').dropColumn('price').execute();
+      // Each player's old trades become the start of their trade stream, in time order.
+      // One-word aliases: the app's CamelCasePlugin renames snake_case result keys.
+      const old = await sql<{ id: string; owner: string; symbol: string; side: string; quantity: number; cents: number | string; at: string }>`
+        select id, player_id as owner, symbol, side, quantity, price_cents as cents, at from trades order by player_id, at, id`.execute(db);
+      const seqs = new Map<string, number>();
+      for (const trade of old.rows) {
+        const seq = (seqs.get(trade.owner) ?? 0) + 1;
+        seqs.set(trade.owner, seq);
+        const payload = {
+          id: trade.id, playerId: trade.owner, symbol: trade.symbol, side: trade.side, quantity: trade.quantity,
+          priceCents: Number(trade.cents), strategy: 'manual', realizedCents: 0, at: trade.at,
+        };
+        await sql`update trades set seq = ${seq} where id = ${trade.id}`.execute(db);
+        await sql`insert into events (stream, seq, type, payload, at)
+          values (${`trades:${trade.owner}`}, ${seq}, 'TradeExecuted', ${JSON.stringify(payload)}, ${trade.at})`.execute(db);
+      }
+      for (const [playerId, lastSeq] of seqs) {
+        await sql`insert into streams (stream, last_seq) values (${`trades:${playerId}`}, ${lastSeq})`.execute(db);
+      }
+      await db.schema.createIndex('trades_player_seq').on('trades').columns(['player_id', 'seq']).unique().execute();
+      await db.schema.createIndex('trades_player_at').on('trades').columns(['player_id', 'at']).execute();
+
+      // The P&L series: one row per (player, strategy, resolution, bucket);
+      // the key is what makes recording idempotent (an upsert per bucket).
+      await db.schema
+        .createTable('pnl_series')
+        .addColumn('player_id', 'text', (c) => c.notNull())
+        .addColumn('strategy', 'text', (c) => c.notNull())
+        .addColumn('resolution', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('open_cents', 'bigint', (c) => c.notNull())
+        .addColumn('high_cents', 'bigint', (c) => c.notNull())
+        .addColumn('low_cents', 'bigint', (c) => c.notNull())
+        .addColumn('close_cents', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pnl_series_pk', ['player_id', 'strategy', 'resolution', 'bucket'])
         .execute();
     },
   },

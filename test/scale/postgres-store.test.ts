@@ -37,9 +37,9 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     const stores = await Promise.all([openStore(db.url), openStore(db.url), openStore(db.url)]);
     expect(stores.map((s) => s.dialect)).toEqual(['postgres', 'postgres', 'postgres']);
     const migrations = await db.query('select name from kysely_migration order by name');
-    expect(migrations.map((m) => m.name)).toEqual(['0001_initial']);
+    expect(migrations.map((m) => m.name)).toEqual(['0001_initial', '0002_money_in_cents_strategies_pnl']);
     const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
-    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events', 'factions', 'stocks', 'streams']));
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events', 'factions', 'pnl_series', 'stocks', 'strategies', 'streams']));
   });
 
   it('should seed the world exactly once when three instances start together', async () => {

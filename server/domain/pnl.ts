@@ -1,0 +1,456 @@
+import { Repeater } from 'graphql-yoga';
+import { sql } from 'kysely';
+import type { RealmPubSub } from '../events/pubsub.js';
+import { everyone, Streams } from '../events/topics.js';
+import { badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { bucketOf, dayBaseline, pruneSeries, readSeries, readStitched, resolutions, valueBefore, writeSeries, type Resolution, type SeriesPoint } from './pnl-series.js';
+import {
+  pnlCents,
+  portfolioView,
+  startingCashCents,
+  strategyView,
+  valuePlayers,
+  wholeAccount,
+  type StrategyView,
+  type Valuation,
+} from './portfolio.js';
+import { fromCents, validStrategy } from './validate.js';
+
+/** Granularity of `pnlHistory`. */
+export type PnlInterval = 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY';
+
+const intervalResolution: Record<PnlInterval, Resolution> = { SECOND: 's', MINUTE: 'm', HOUR: 'h', DAY: 'd' };
+/** Most points one `pnlHistory` answer may hold. */
+export const maxHistoryPoints = 5_000;
+/** Points of the default window (`from` omitted) per interval: 10 minutes, a day, a month, a year. */
+const defaultHistoryPoints: Record<PnlInterval, number> = { SECOND: 600, MINUTE: 1_440, HOUR: 720, DAY: 365 };
+
+export interface PnlPointView {
+  at: string;
+  equity: number;
+  pnl: number;
+  drawdown: number;
+  drawdownPercent: number;
+}
+
+export interface PnlDayView {
+  date: string;
+  pnl: number;
+  trades: number;
+  wins: number;
+  losses: number;
+}
+
+export interface DrawdownView {
+  max: number;
+  maxPercent: number;
+  peakAt: string | null;
+  troughAt: string | null;
+  recoveredAt: string | null;
+  current: number;
+  currentPercent: number;
+}
+
+/** What `pnlTicked` sends: the owner's live P&L, valued once per player by the recorder. */
+export interface PnlTickView {
+  playerId: string;
+  at: string;
+  totalValue: number;
+  totalPnl: number;
+  todayPnl: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  drawdown: number;
+  strategies: StrategyView[];
+}
+
+export interface RecorderOptions {
+  /** Period of recording, in milliseconds; `0` records only when `flush()` is called. @default 1_000 // 1 second */
+  periodMs?: number;
+}
+
+export type Analytics = ReturnType<typeof createAnalytics>;
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const percentOf = (drop: number, peakPnl: number) => {
+  const peakEquity = startingCashCents + peakPnl;
+  return peakEquity > 0 ? Math.round((drop / peakEquity) * 1_000_000) / 10_000 : 0;
+};
+const dayStartSeconds = (ms: number) => bucketOf('d', Math.floor(ms / 1000));
+
+/**
+ * P&L over time: the recorder that writes each player's equity series (at
+ * most once a second per series, only while the value changes) and
+ * publishes `pnlTicked`, and the reads behind `pnlHistory`, `pnlCalendar`,
+ * `drawdown` and `todayPnl`. No GraphQL in here.
+ */
+export function createAnalytics({
+  store,
+  pubsub,
+  logger,
+  clock = Date.now,
+}: {
+  store: Store;
+  pubsub: RealmPubSub;
+  logger: Logger;
+  /** Current time in epoch milliseconds (tests drive a whole trading day with it). @default Date.now */
+  clock?: () => number;
+}) {
+  const { db } = store;
+  const seriesKey = (playerId: string, strategy: string) => `${playerId}\u0000${strategy}`;
+  /** Last recorded P&L per series (player + strategy), to record only changes. Loaded from the store on a miss. */
+  const lastRecorded = new Map<string, number>();
+  /** Last tick published per player (to publish only changes). */
+  const lastTick = new Map<string, string>();
+  /** Players and symbols that changed since the last flush. */
+  const dirtyPlayers = new Set<string>();
+  const movedSymbols = new Set<string>();
+  let flushing: Promise<number> | undefined;
+
+  /** P&L at the start of the UTC day of `nowMs` for a series (undefined: no history yet). */
+  const startOfDay = (playerId: string, strategy: string, nowMs: number) => dayBaseline(db, { playerId, strategy }, dayStartSeconds(nowMs));
+
+  /** Highest P&L ever recorded for the whole account (the peak drawdown is measured from). */
+  const peakPnl = async (playerId: string) => {
+    const row = await db
+      .selectFrom('pnlSeries')
+      .select((eb) => eb.fn.max('highCents').as('peak'))
+      .where('playerId', '=', playerId)
+      .where('strategy', '=', wholeAccount)
+      .where('resolution', '=', 'd')
+      .executeTakeFirst();
+    return row?.peak === null || row?.peak === undefined ? undefined : Number(row.peak);
+  };
+
+  /** The tick of one valued player: baseline and peak come from the store (two indexed reads). */
+  const tickOf = async (valuation: Valuation, nowMs: number): Promise<PnlTickView> => {
+    const view = portfolioView(valuation);
+    const current = pnlCents(valuation);
+    const [baseline, peak] = await Promise.all([startOfDay(valuation.playerId, wholeAccount, nowMs), peakPnl(valuation.playerId)]);
+    return {
+      playerId: valuation.playerId,
+      at: new Date(nowMs).toISOString(),
+      totalValue: view.totalValue,
+      totalPnl: view.totalPnl,
+      todayPnl: fromCents(current - (baseline ?? current)),
+      realizedPnl: view.realizedPnl,
+      unrealizedPnl: view.unrealizedPnl,
+      drawdown: fromCents(Math.max(0, (peak ?? current) - current)),
+      strategies: view.strategies,
+    };
+  };
+
+  /** Fills `lastRecorded` for series not seen since start, from each series' newest day row. */
+  const loadLastRecorded = async (playerIds: string[]) => {
+    const missing = playerIds.filter((id) => !lastRecorded.has(seriesKey(id, wholeAccount)));
+    for (let start = 0; start < missing.length; start += 500) {
+      const ids = missing.slice(start, start + 500);
+      const rows = await db
+        .selectFrom('pnlSeries as s')
+        .select(['s.playerId', 's.strategy', 's.closeCents'])
+        .where('s.playerId', 'in', ids)
+        .where('s.resolution', '=', 'd')
+        .where(({ eb, selectFrom }) =>
+          eb(
+            's.bucket',
+            '=',
+            selectFrom('pnlSeries as n')
+              .select((e) => e.fn.max('n.bucket').as('b'))
+              .whereRef('n.playerId', '=', 's.playerId')
+              .whereRef('n.strategy', '=', 's.strategy')
+              .where('n.resolution', '=', 'd'),
+          ),
+        )
+        .execute();
+      for (const row of rows) lastRecorded.set(seriesKey(row.playerId, row.strategy), Number(row.closeCents));
+    }
+  };
+
+  const analytics = {
+    /** Marks a player whose value may have changed (a trade). */
+    markPlayer(playerId: string) {
+      dirtyPlayers.add(playerId);
+    },
+    /** Marks a stock whose price moved (every holder's value changed). */
+    markSymbol(symbol: string) {
+      movedSymbols.add(symbol);
+    },
+
+    /**
+     * Values every marked player once (a batch read for all of them),
+     * records the series that changed (one bucket per resolution, upserted)
+     * and publishes `pnlTicked` to players whose figures changed. Returns
+     * how many series points were written. Concurrent calls share one run.
+     */
+    flush(): Promise<number> {
+      flushing ??= (async () => {
+        try {
+          const nowMs = clock();
+          const players = new Set(dirtyPlayers);
+          dirtyPlayers.clear();
+          const symbols = [...movedSymbols];
+          movedSymbols.clear();
+          if (symbols.length) {
+            const holders = await db.selectFrom('positions').select('playerId').distinct().where('symbol', 'in', symbols).execute();
+            for (const { playerId } of holders) players.add(playerId);
+          }
+          if (!players.size) return 0;
+          const ids = [...players];
+          const valuations = await valuePlayers(db, ids);
+          await loadLastRecorded(ids);
+          const points: SeriesPoint[] = [];
+          for (const valuation of valuations.values()) {
+            for (const strategy of [wholeAccount, ...valuation.strategies.map((s) => s.strategy)]) {
+              const value = pnlCents(valuation, strategy);
+              const key = seriesKey(valuation.playerId, strategy);
+              if (lastRecorded.get(key) === value) continue;
+              points.push({ playerId: valuation.playerId, strategy, pnlCents: value, atMs: nowMs });
+            }
+          }
+          if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
+          for (const p of points) lastRecorded.set(seriesKey(p.playerId, p.strategy), p.pnlCents);
+          for (const valuation of valuations.values()) {
+            const tick = await tickOf(valuation, nowMs);
+            const { at: _at, ...figures } = tick;
+            const fingerprint = JSON.stringify(figures);
+            if (lastTick.get(valuation.playerId) === fingerprint) continue;
+            lastTick.set(valuation.playerId, fingerprint);
+            await pubsub.publish('pnlTicked', valuation.playerId, tick);
+          }
+          return points.length;
+        } finally {
+          flushing = undefined;
+        }
+      })();
+      return flushing;
+    },
+
+    /**
+     * Starts recording on this instance (scaled out: on the lease holder
+     * only): listens for trades and price moves, and flushes every
+     * `periodMs`. Every holder is valued once at start, so a change made
+     * while no recorder ran is recorded. `dispose` flushes what is pending.
+     */
+    async startRecorder(options: RecorderOptions = {}) {
+      const { periodMs = 1_000 } = options;
+      const unsubscribes = [
+        await pubsub.subscribe('playerTraded', everyone, ({ playerId }) => analytics.markPlayer(playerId)),
+        await pubsub.subscribe('streamEvent', Streams.market, (event) => {
+          if (event.type === 'StockTicked') analytics.markSymbol(event.payload.symbol);
+        }),
+      ];
+      const markEveryone = async () => {
+        const holders = await db.selectFrom('strategies').select('playerId').distinct().execute();
+        for (const { playerId } of holders) analytics.markPlayer(playerId);
+      };
+      // Messages published while pub/sub was away are lost: value everyone once it is back.
+      unsubscribes.push(pubsub.onReconnect(() => void markEveryone().catch((error) => logger.error({ err: error }, 'P&L resync failed'))));
+      await markEveryone();
+      const run = () => analytics.flush().catch((error) => logger.error({ err: error }, 'P&L recording failed'));
+      const timer = periodMs > 0 ? setInterval(run, periodMs) : undefined;
+      return {
+        async dispose() {
+          clearInterval(timer);
+          for (const unsubscribe of unsubscribes) unsubscribe();
+          await run();
+        },
+      };
+    },
+
+    /** The player's live tick, valued now (first event of `pnlTicked`). */
+    async tick(playerId: string): Promise<PnlTickView> {
+      const valuation = (await valuePlayers(db, [playerId])).get(playerId)!;
+      return tickOf(valuation, clock());
+    },
+
+    /** `pnlTicked`: the current tick at once, then each one the recorder publishes. */
+    watch(playerId: string): Repeater<PnlTickView> {
+      return new Repeater<PnlTickView>(async (push, stop) => {
+        let latest = '';
+        const unsubscribe = await pubsub.subscribe('pnlTicked', playerId, (tick) => {
+          // A tick valued before the snapshot below is older than what the subscriber has.
+          if (tick.at >= latest) void push(tick);
+        });
+        try {
+          const first = await analytics.tick(playerId);
+          latest = first.at;
+          await push(first);
+          await stop;
+        } catch (error) {
+          stop(error);
+        } finally {
+          unsubscribe();
+        }
+      });
+    },
+
+    /** Total value minus its value at 00:00 UTC today (0 before the first recording). */
+    async todayPnl(playerId: string, currentPnl: number): Promise<number> {
+      const current = Math.round(currentPnl * 100);
+      const baseline = await startOfDay(playerId, wholeAccount, clock());
+      return fromCents(current - (baseline ?? current));
+    },
+
+    /** Points of one resolution between `from` and `to` (default: a window ending now), oldest first. */
+    async history(playerId: string, options: { interval: PnlInterval; from?: Date; to?: Date; strategy?: string }): Promise<PnlPointView[]> {
+      const { interval } = options;
+      const resolution = intervalResolution[interval];
+      const step = resolutions[resolution].seconds;
+      const strategy = options.strategy === undefined ? wholeAccount : validStrategy(options.strategy);
+      const toSeconds = Math.floor((options.to?.getTime() ?? clock()) / 1000);
+      const fromSeconds = options.from ? Math.floor(options.from.getTime() / 1000) : toSeconds - (defaultHistoryPoints[interval] - 1) * step;
+      if (fromSeconds > toSeconds) throw badInput('from', '"from" must not be after "to".');
+      const buckets = Math.floor((bucketOf(resolution, toSeconds) - bucketOf(resolution, fromSeconds)) / step) + 1;
+      if (buckets > maxHistoryPoints) {
+        throw badInput('from', `At most ${maxHistoryPoints} points per query: ${buckets} ${interval.toLowerCase()}s asked. Narrow "from"/"to" or use a coarser interval.`);
+      }
+      const rows = await readSeries(db, { playerId, strategy }, resolution, bucketOf(resolution, fromSeconds), toSeconds + 1);
+      let peak = Number.NEGATIVE_INFINITY;
+      return rows.map((row) => {
+        peak = Math.max(peak, row.closeCents);
+        const drawdown = peak - row.closeCents;
+        return {
+          at: iso(row.bucket),
+          equity: fromCents(startingCashCents + row.closeCents),
+          pnl: fromCents(row.closeCents),
+          drawdown: fromCents(drawdown),
+          drawdownPercent: percentOf(drawdown, peak),
+        };
+      });
+    },
+
+    /**
+     * One row per day of `month` (up to today): the day's P&L (its last
+     * value minus the previous day's), and its trades, wins and losses.
+     */
+    async calendar(playerId: string, options: { month: string; strategy?: string }): Promise<PnlDayView[]> {
+      const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(options.month);
+      if (!match) throw badInput('month', '"month" must look like "2026-11".');
+      const strategy = options.strategy === undefined ? wholeAccount : validStrategy(options.strategy);
+      const [year, month] = [Number(match[1]), Number(match[2])];
+      const monthStart = Date.UTC(year, month - 1, 1) / 1000;
+      const monthEnd = Date.UTC(year, month, 1) / 1000;
+      const nowMs = clock();
+      const today = dayStartSeconds(nowMs);
+      if (monthStart > today) return [];
+
+      let tradesQuery = db
+        .selectFrom('trades')
+        .select([
+          sql<string>`substr(at, 1, 10)`.as('day'),
+          (eb) => eb.fn.countAll<number>().as('trades'),
+          sql<number>`sum(case when realized_cents > 0 then 1 else 0 end)`.as('wins'),
+          sql<number>`sum(case when realized_cents < 0 then 1 else 0 end)`.as('losses'),
+        ])
+        .where('playerId', '=', playerId)
+        .where('at', '>=', iso(monthStart))
+        .where('at', '<', iso(monthEnd));
+      if (strategy !== wholeAccount) tradesQuery = tradesQuery.where('strategy', '=', strategy);
+      const [rows, tradeRows, before, live] = await Promise.all([
+        readSeries(db, { playerId, strategy }, 'd', monthStart, monthEnd),
+        tradesQuery.groupBy(sql`substr(at, 1, 10)`).execute(),
+        db
+          .selectFrom('pnlSeries')
+          .select('closeCents')
+          .where('playerId', '=', playerId)
+          .where('strategy', '=', strategy)
+          .where('resolution', '=', 'd')
+          .where('bucket', '<', monthStart)
+          .orderBy('bucket', 'desc')
+          .limit(1)
+          .executeTakeFirst(),
+        today < monthEnd ? valuePlayers(db, [playerId]) : undefined,
+      ]);
+      const byDay = new Map(rows.map((row) => [row.bucket, row]));
+      const tradesByDay = new Map(tradeRows.map((row) => [row.day, row]));
+      let previous = before ? Number(before.closeCents) : undefined;
+      const days: PnlDayView[] = [];
+      for (let day = monthStart; day < monthEnd && day <= today; day += 86_400) {
+        const row = byDay.get(day);
+        // Today ends at the live value, so the calendar agrees with todayPnl.
+        const close = day === today && live ? pnlCents(live.get(playerId)!, strategy) : row?.closeCents;
+        const opening = previous ?? row?.openCents ?? close;
+        const date = iso(day).slice(0, 10);
+        const counts = tradesByDay.get(date);
+        days.push({
+          date,
+          pnl: fromCents(close === undefined || opening === undefined ? 0 : close - opening),
+          trades: Number(counts?.trades ?? 0),
+          wins: Number(counts?.wins ?? 0),
+          losses: Number(counts?.losses ?? 0),
+        });
+        // A day without a row kept its value, except before the first recording (nothing to carry).
+        if (close !== undefined && (row || previous !== undefined || day === today)) previous = close;
+      }
+      return days;
+    },
+
+    /**
+     * The largest peak-to-trough drop of equity between `from` and `to`
+     * (default: all time up to now, the live value included), from the
+     * finest resolution still kept for each part of the range; and the
+     * current drop from the peak. All values ≥ 0.
+     */
+    async drawdown(playerId: string, options: { from?: Date; to?: Date; strategy?: string } = {}): Promise<DrawdownView> {
+      const strategy = options.strategy === undefined ? wholeAccount : validStrategy(options.strategy);
+      const nowMs = clock();
+      const nowSeconds = Math.floor(nowMs / 1000);
+      const toSeconds = options.to ? Math.floor(options.to.getTime() / 1000) + 1 : nowSeconds + 1;
+      const fromSeconds = options.from ? Math.floor(options.from.getTime() / 1000) : 0;
+      if (fromSeconds >= toSeconds) throw badInput('from', '"from" must be before "to".');
+      const [rows, atStart] = await Promise.all([
+        readStitched(db, { playerId, strategy }, fromSeconds, toSeconds, nowSeconds),
+        options.from ? valueBefore(db, { playerId, strategy }, fromSeconds) : undefined,
+      ]);
+      const points = rows.map((row) => ({ at: row.bucket, open: row.openCents, high: row.highCents, low: row.lowCents, close: row.closeCents }));
+      // The value the period starts at counts as its first peak.
+      if (atStart !== undefined) points.unshift({ at: fromSeconds, open: atStart, high: atStart, low: atStart, close: atStart });
+      if (!options.to) {
+        const live = pnlCents((await valuePlayers(db, [playerId])).get(playerId)!, strategy);
+        if (points.length) points.push({ at: nowSeconds, open: live, high: live, low: live, close: live });
+      }
+      return drawdownOf(points);
+    },
+
+    /** Deletes series rows older than their resolution keeps. */
+    prune: () => pruneSeries(db, Math.floor(clock() / 1000)),
+  };
+  return analytics;
+}
+
+/**
+ * Drawdown of bucket rows in time order. Within a bucket only its high and
+ * low are known, not their order: the low is compared with the peak of the
+ * buckets before it (never with its own high), so a coarse bucket can hide a
+ * drop inside it but never invents one.
+ */
+export function drawdownOf(points: ReadonlyArray<{ at: number; open: number; high: number; low: number; close: number }>): DrawdownView {
+  const empty: DrawdownView = { max: 0, maxPercent: 0, peakAt: null, troughAt: null, recoveredAt: null, current: 0, currentPercent: 0 };
+  if (!points.length) return empty;
+  let peak = points[0]!.open;
+  let peakAt = points[0]!.at;
+  let worst: { drop: number; peak: number; peakAt: number; troughAt: number; recoveredAt: number | null } | undefined;
+  for (const p of points) {
+    const drop = peak - p.low;
+    if (drop > 0 && (!worst || drop > worst.drop)) worst = { drop, peak, peakAt, troughAt: p.at, recoveredAt: null };
+    else if (worst && worst.recoveredAt === null && p.at > worst.troughAt && p.high >= worst.peak) worst.recoveredAt = p.at;
+    if (p.high > peak) {
+      peak = p.high;
+      peakAt = p.at;
+    }
+  }
+  const last = points.at(-1)!.close;
+  const current = Math.max(0, peak - last);
+  if (!worst) return { ...empty, current: fromCents(current), currentPercent: percentOf(current, peak) };
+  return {
+    max: fromCents(worst.drop),
+    maxPercent: percentOf(worst.drop, worst.peak),
+    peakAt: iso(worst.peakAt),
+    troughAt: iso(worst.troughAt),
+    recoveredAt: worst.recoveredAt === null ? null : iso(worst.recoveredAt),
+    current: fromCents(current),
+    currentPercent: percentOf(current, peak),
+  };
+}

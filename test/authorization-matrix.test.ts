@@ -173,6 +173,8 @@ const rows: Record<string, Row> = {
     operation: ({ code }) => ({ query: 'subscription ($code: String!) { presence(code: $code) { onlineCount } }', variables: { code } }),
   },
   'Subscription.portfolioChanged': { kind: 'subscription', expected: needs('trade'), operation: () => ({ query: 'subscription { portfolioChanged { cash } }' }) },
+  'Subscription.pnlTicked': { kind: 'subscription', expected: needs('trade'), operation: () => ({ query: 'subscription { pnlTicked { totalPnl } }' }) },
+  'Subscription.tradeExecuted': { kind: 'subscription', expected: needs('trade'), operation: () => ({ query: 'subscription { tradeExecuted { cursor } }' }) },
 };
 
 /** How long a subscription that should have answered (an event or an error) may stay silent. */
@@ -231,6 +233,8 @@ describe('authorization matrix', () => {
     ];
     // portfolioChanged only answers after a trade: being subscribed on the server is the answer.
     if (name === 'portfolioChanged' && id) answers.push(listening(app, 'portfolioChanged', id).then(() => 'allowed'));
+    // Nor does tradeExecuted: following one's own trade stream is the answer.
+    if (name === 'tradeExecuted' && id) answers.push(listening(app, 'streamEvent', Streams.trades(id)).then(() => 'allowed'));
     try {
       return await Promise.race(answers);
     } finally {

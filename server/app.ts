@@ -1,12 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
-import { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, type Viewer } from './auth.js';
 import type { Context } from './builder.js';
@@ -20,6 +18,7 @@ import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { apiError, ErrorCode } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { countingPublishes, createMetrics, type Metrics } from './metrics.js';
 import { createRedisPresenceTracker } from './presence/redis.js';
 import { createRedisTypingLimit } from './presence/redis-typing-limit.js';
 import { readinessCheck } from './readiness.js';
@@ -36,6 +35,8 @@ export interface App {
   services: Services;
   /** Signs tokens with this instance's secret. */
   tokens: TokenIssuer;
+  /** This instance's Prometheus metrics (served on `/metrics`). */
+  metrics: Metrics;
   /**
    * Graceful shutdown: stops accepting, completes every subscription (WebSocket
    * clients get close code 1001), stops the simulator, presence and typing
@@ -77,9 +78,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const store = await createStore(
     config.databaseUrl ? { databaseUrl: config.databaseUrl, onConnectionError } : { dataDir: config.dataDir },
   );
-  const pubsub = config.redisUrl
-    ? await createRedisPubSub({ url: config.redisUrl, prefix: config.redisPrefix, logger })
-    : createRealmPubSub({ prefix: config.redisPrefix });
+  const metrics = createMetrics({ schema, token: config.metricsToken, logger });
+  const pubsub = countingPublishes(
+    config.redisUrl
+      ? await createRedisPubSub({ url: config.redisUrl, prefix: config.redisPrefix, logger })
+      : createRealmPubSub({ prefix: config.redisPrefix }),
+    metrics,
+  );
   const events = createEventLog({
     store,
     pubsub,
@@ -127,7 +132,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
 
-  const yoga = createYoga<{ wsViewer?: Viewer | null }, Context>({
+  const yoga = createYoga<{ wsViewer?: Viewer | null; transport?: 'ws' }, Context>({
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
@@ -152,16 +157,22 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         endpoint: '/ready',
         check: readinessCheck({ store, pubsub }),
       }),
-      usePrometheus({ endpoint: '/metrics', registry: new Registry() }),
+      metrics.plugin(),
     ],
   });
 
   const dashboard = createDashboardHandler();
   const server: Server = createServer((req, res) => {
+    logAccess(logger, req, res);
+    if (req.method === 'GET' && req.url?.split('?', 1)[0] === '/metrics') return metrics.handle(req, res);
     if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
     dashboard(req, res, () => yoga(req, res));
   });
   const wsServer = new WebSocketServer({ server, path: graphqlPath });
+  wsServer.on('connection', (socket) => {
+    metrics.connections.inc({ transport: 'ws' });
+    socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
+  });
   const wsViewers = new WeakMap<object, Viewer | null>();
   const graphqlWs = useServer<Record<string, unknown>>(
     {
@@ -197,6 +208,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
           request: new Request('http://localhost/graphql', { method: 'POST' }),
           wsViewer,
+          transport: 'ws',
         });
         // A bad operation fails alone with an error message; thrown here it
         // would close the whole socket (4500) and every other subscription on it.
@@ -280,6 +292,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     port,
     services,
     tokens,
+    metrics,
     dispose: () =>
       (disposing ??= (async () => {
         clearInterval(housekeeping);
@@ -294,9 +307,31 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await typingLimit?.dispose();
         await pubsub.dispose();
         await store.dispose();
+        metrics.dispose();
         logger.info('Realmcast stopped');
       })()),
   };
+}
+
+/**
+ * One structured line per HTTP request once its response is finished (for
+ * SSE and WebSocket upgrades: when the stream ends). The query string is left
+ * out: it can carry a whole GraphQL document or variables.
+ */
+function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse) {
+  const started = performance.now();
+  res.once('close', () => {
+    logger.info(
+      {
+        method: req.method,
+        path: (req.url ?? '').split('?', 1)[0]!.slice(0, 200),
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+        bytes: Number(res.getHeader('content-length')) || undefined,
+      },
+      'request',
+    );
+  });
 }
 
 /** A header's value from a plain headers object, whatever the case of its name. */

@@ -118,6 +118,11 @@ export const configSchema = z.object({
     env: 'KEEP_ALIVE_MS',
     description: 'graphql-ws keep-alive ping interval.',
   }),
+  metricsToken: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+    env: 'METRICS_TOKEN',
+    description: 'When set, `/metrics` answers only requests with `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).',
+    defaultText: 'unset (`/metrics` open)',
+  }),
   logLevel: setting(z.enum(logLevels).default('info'), {
     env: 'LOG_LEVEL',
     description: 'pino level (`debug` logs every operation start and end).',

@@ -8,6 +8,7 @@ async function main() {
   const logger = createLogger(options.logLevel);
   const app = await createApp({ ...options, logger });
   logger.info(`GraphiQL: ${app.url}`);
+  logger.info(`Dashboard: ${app.url.replace(/\/graphql$/, '/')}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

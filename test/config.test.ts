@@ -39,7 +39,7 @@ describe('configuration', () => {
   it('should read every setting from its environment variable', () => {
     const env = {
       PORT: '0', HOST: '127.0.0.1', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://db/realm', REDIS_URL: 'redis://r:6379', REDIS_PREFIX: 'w1:',
-      JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '3000', PRESENCE_GRACE_MS: '10', PRESENCE_TTL_MS: '400',
+      JWT_SECRET: 's'.repeat(32), METRICS_TOKEN: 'm'.repeat(16), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '3000', PRESENCE_GRACE_MS: '10', PRESENCE_TTL_MS: '400',
       PRESENCE_SWEEP_MS: '60', TYPING_TIMEOUT_MS: '70', NODE_ENV: 'production', GUEST_SIGNIN: 'on', PORTFOLIO_COALESCE_MS: '80', PNL_RECORD_MS: '85',
       EVENT_RETENTION_MS: '90', EVENT_RETENTION_MINIMUM: '5', KEEP_ALIVE_MS: '2500', LOG_LEVEL: 'warn',
     };
@@ -48,7 +48,7 @@ describe('configuration', () => {
       port: 0, host: '127.0.0.1', dataDir: '/tmp/x', databaseUrl: 'postgres://db/realm', redisUrl: 'redis://r:6379', redisPrefix: 'w1:',
       jwtSecret: 's'.repeat(32), marketTickMs: 0, leaderLeaseMs: 3_000, presenceGraceMs: 10, presenceTtlMs: 400, presenceSweepMs: 60,
       typingTimeoutMs: 70, production: true, guestSignIn: true, portfolioCoalesceMs: 80, pnlRecordMs: 85, eventRetentionMs: 90, eventRetentionMinimum: 5,
-      keepAliveMs: 2_500, logLevel: 'warn',
+      keepAliveMs: 2_500, metricsToken: 'm'.repeat(16), logLevel: 'warn',
     });
     expect(optionsFromEnvironment({ PORT: '', NODE_ENV: 'development' })).toEqual({ production: false });
   });

@@ -21,7 +21,7 @@ describe('GraphQL over HTTP', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     const metrics = await fetch(`${base}/metrics`);
-    expect(await metrics.text()).toContain('graphql_envelop');
+    expect(await metrics.text()).toContain('realmcast_graphql_operations_total');
   });
 
   it('should serve GraphiQL to a browser at /graphql', async () => {

@@ -105,6 +105,8 @@ const refused: Record<string, string[]> = {
   NODE_ENV: [],
   GUEST_SIGNIN: ['maybe', 'yes'],
   PORTFOLIO_COALESCE_MS: ['-1'],
+  PNL_RECORD_MS: ['-1', '1s'],
+  METRICS_TOKEN: ['m'.repeat(15)],
   EVENT_RETENTION_MS: ['-1', '1d'],
   EVENT_RETENTION_MINIMUM: ['-1', '2.5'],
   KEEP_ALIVE_MS: ['0'],
@@ -114,7 +116,7 @@ const refused: Record<string, string[]> = {
 const accepted: Record<string, string> = {
   PORT: '65535', JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '300', PRESENCE_GRACE_MS: '0', PRESENCE_TTL_MS: '300',
   PRESENCE_SWEEP_MS: '50', TYPING_TIMEOUT_MS: '1', GUEST_SIGNIN: 'off', PORTFOLIO_COALESCE_MS: '0', EVENT_RETENTION_MS: '0',
-  EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', LOG_LEVEL: 'silent', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
+  EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', PNL_RECORD_MS: '0', METRICS_TOKEN: 'm'.repeat(16), LOG_LEVEL: 'silent', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
 };
 
 describe('configuration: each variable on its bounds', () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 
-/** Where `npm run build` writes the dashboard. */
-export const dashboardDir = fileURLToPath(new URL('../dist/dashboard', import.meta.url));
+/** Where `npm run build` writes the dashboard, whether this file runs from `server/` (tsx) or from `dist/server/` (compiled). */
+export const dashboardDir = fileURLToPath(new URL(import.meta.url.includes('/dist/server/') ? '../dashboard' : '../dist/dashboard', import.meta.url));
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 

@@ -39,24 +39,30 @@ export type SeriesRow = Database['pnlSeries'];
 const writeChunk = 500;
 
 /**
- * Records points: one upsert per resolution bucket, so writing the same
+ * Records points (in time order): one upsert per resolution bucket, so writing the same
  * bucket twice (two flushes in one second, two instances) never adds a row,
  * it moves the bucket's high, low and close.
  */
 export async function writeSeries(db: Db | Tx, dialect: Dialect, points: readonly SeriesPoint[]): Promise<void> {
   const [larger, smaller] = dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min'];
-  const rows: SeriesRow[] = points.flatMap((p) =>
-    resolutionOrder.map((resolution) => ({
-      playerId: p.playerId,
-      strategy: p.strategy,
-      resolution,
-      bucket: bucketOf(resolution, Math.floor(p.atMs / 1000)),
-      openCents: p.pnlCents,
-      highCents: p.pnlCents,
-      lowCents: p.pnlCents,
-      closeCents: p.pnlCents,
-    })),
-  );
+  // Points of one batch that share a bucket are merged first: PostgreSQL
+  // refuses to update one row twice in one INSERT … ON CONFLICT.
+  const merged = new Map<string, SeriesRow>();
+  for (const p of points) {
+    for (const resolution of resolutionOrder) {
+      const bucket = bucketOf(resolution, Math.floor(p.atMs / 1000));
+      const key = `${p.playerId}\u0000${p.strategy}\u0000${resolution}\u0000${bucket}`;
+      const row = merged.get(key);
+      if (row) {
+        row.highCents = Math.max(row.highCents, p.pnlCents);
+        row.lowCents = Math.min(row.lowCents, p.pnlCents);
+        row.closeCents = p.pnlCents;
+      } else {
+        merged.set(key, { playerId: p.playerId, strategy: p.strategy, resolution, bucket, openCents: p.pnlCents, highCents: p.pnlCents, lowCents: p.pnlCents, closeCents: p.pnlCents });
+      }
+    }
+  }
+  const rows = [...merged.values()];
   for (let start = 0; start < rows.length; start += writeChunk) {
     await db
       .insertInto('pnlSeries')

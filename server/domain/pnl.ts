@@ -211,6 +211,7 @@ export function createAnalytics({
           }
           if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
           for (const p of points) lastRecorded.set(seriesKey(p.playerId, p.strategy), p.pnlCents);
+          let ticked = 0;
           for (const valuation of valuations.values()) {
             const tick = await tickOf(valuation, nowMs);
             const { at: _at, ...figures } = tick;
@@ -218,7 +219,9 @@ export function createAnalytics({
             if (lastTick.get(valuation.playerId) === fingerprint) continue;
             lastTick.set(valuation.playerId, fingerprint);
             await pubsub.publish('pnlTicked', valuation.playerId, tick);
+            ticked++;
           }
+          logger.debug({ players: players.size, points: points.length, ticked, ms: clock() - nowMs }, 'P&L recorded');
           return points.length;
         } finally {
           flushing = undefined;

@@ -20,13 +20,13 @@ describe.skipIf(!available)('P&L recording on three instances (PostgreSQL + Redi
     const player = await signToken('PLAYER');
     const gm = (await signToken('GAME_MASTER')).token;
     const ticks = subscribe(wsClient(a.url, player.token), 'subscription { pnlTicked { at totalPnl strategies { strategy trades } } }');
-    expect((await ticks.next(10_000)).pnlTicked).toMatchObject({ totalPnl: 0, strategies: [] });
+    expect((await ticks.next(20_000)).pnlTicked).toMatchObject({ totalPnl: 0, strategies: [] });
 
     expect((await gql(b.url, 'mutation { placeOrder(symbol: "IRON", side: BUY, quantity: 10, strategy: "mm") { price } }', {}, player.token)).errors).toBeUndefined();
     // Keep the price moving from every instance until three more ticks arrived.
     const received: Array<{ at: string; totalPnl: number }> = [];
     const waiting = (async () => {
-      while (received.length < 3) received.push((await ticks.next(10_000)).pnlTicked);
+      while (received.length < 3) received.push((await ticks.next(20_000)).pnlTicked);
     })();
     let done = false;
     void waiting.finally(() => (done = true));

@@ -28,7 +28,17 @@ export const realmcastTypePolicies: TypePolicies = {
   Trade: { keyFields: ['id'] },
   // One portfolio per viewer; `switchUser` resets the cache. `portfolio` and
   // `portfolioChanged` therefore update the same object.
-  Portfolio: { keyFields: [], fields: { positions: { merge: false } } },
+  // Lists and per-argument answers are replaced whole, never merged item by item.
+  Portfolio: {
+    keyFields: [],
+    fields: {
+      positions: { merge: false },
+      strategies: { merge: false },
+      trades: { merge: false },
+      pnlHistory: { merge: false },
+      pnlCalendar: { merge: false },
+    },
+  },
   Query: {
     fields: {
       // `stock(symbol)` answers from a stock already cached by `stocks` (symbols are case-insensitive).

@@ -9,7 +9,7 @@ import { formatTick } from '../client/bots/ticker.js';
 import { AnnounceWorldEventDocument, SetStockPriceDocument, ShiftFactionInfluenceDocument } from '../client/generated/graphql.js';
 import { realmcastClient } from './client-harness.js';
 import { createGame, joinGame, readGame, signIn, submitChoice } from './game-helpers.js';
-import { listening, onTeardown, startServer, tempDataDir } from './harness.js';
+import { gql, listening, onTeardown, startServer, tempDataDir } from './harness.js';
 
 interface Post {
   text: string;
@@ -165,6 +165,7 @@ describe('market-maker bot', () => {
     const app = await startServer();
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
     const setPrice = (price: number) => gm.client.mutate({ mutation: SetStockPriceDocument, variables: { symbol: 'IRON', price } });
+    const botToken = await app.token('BOT', 'maker', ['trade']);
     const lines: string[] = [];
     const waiters = new Set<() => void>();
     const logged = (pattern: RegExp) =>
@@ -179,7 +180,7 @@ describe('market-maker bot', () => {
         check();
       });
     const bot = createMarketMaker({
-      realm: realmcastClient(app.url, { token: await app.token('BOT', 'maker', ['trade']) }),
+      realm: realmcastClient(app.url, { token: botToken }),
       symbols: ['IRON'],
       lot: 10,
       dipPercent: 2,
@@ -196,10 +197,17 @@ describe('market-maker bot', () => {
 
     await setPrice(41); // -3.5% from 42.50
     expect(await logged(/^BUY/)).toMatch(/^BUY 10 IRON @ 41\.00 \(dip/);
-    await setPrice(42); // +2.4% over the cost of 41
-    expect(await logged(/^SELL/)).toMatch(/^SELL 10 IRON @ 42\.00 \(rally/);
+    expect(await logged(/^P&L/)).toBe('P&L market-maker: +0.00 (realized +0.00, unrealized +0.00), drawdown 0.00 from best +0.00');
     await gm.client.mutate({ mutation: ShiftFactionInfluenceDocument, variables: { factionId: 'crown', delta: -15, reason: 'scandal' } });
     expect(await logged(/no buying/)).toMatch(/The Crown -15 \(scandal\)/);
+    await setPrice(40); // cautious, so no buying: a loss on the position, and the drawdown shows it
+    expect(await logged(/^P&L .*-10\.00/)).toBe('P&L market-maker: -10.00 (realized +0.00, unrealized -10.00), drawdown 10.00 from best +0.00');
+    await setPrice(42); // +5% over the cost of 41
+    expect(await logged(/^SELL/)).toMatch(/^SELL 10 IRON @ 42\.00 \(rally/);
+    expect(await logged(/^P&L .*\+10\.00/)).toBe('P&L market-maker: +10.00 (realized +10.00, unrealized +0.00), drawdown 0.00 from best +10.00');
+    // Its orders are labelled with its strategy.
+    const trades = await gql(app.url, '{ portfolio { strategies { strategy trades realizedPnl } } }', {}, botToken);
+    expect(trades.data!.portfolio.strategies).toEqual([{ strategy: 'market-maker', trades: 2, realizedPnl: 10 }]);
   });
 
   it('should buy dips and sell rallies within its limits', () => {

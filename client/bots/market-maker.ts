@@ -14,11 +14,17 @@
  *   makes it cautious for `cautionMs`: no buying, selling still allowed.
  * - At most one order per stock per `cooldownMs`.
  *
+ * It trades under its own strategy label (`--strategy`, default
+ * "market-maker"), so its P&L is kept apart from the account's other trades,
+ * and only sells what that strategy bought. Each time its P&L changes it
+ * prints it (realized, unrealized) and its drawdown: how far its P&L is below
+ * the highest it reached since it started.
+ *
  * It needs a token that may trade: a BOT token with the `trade` scope
  * (`npm run token -- --role BOT --name market-maker --scope trade`) or a
  * GAME_MASTER's. Every decision is logged.
  *
- * Usage: npm run bot:market-maker -- [--symbols IRON,GOLD] [--lot 10] [--dip 2] [--rally 2]
+ * Usage: npm run bot:market-maker -- [--symbols IRON,GOLD] [--lot 10] [--dip 2] [--rally 2] [--strategy market-maker]
  */
 import { CombinedGraphQLErrors } from '@apollo/client';
 import type { OrderSide } from '../generated/graphql.js';
@@ -26,6 +32,7 @@ import {
   FactionInfluenceDocument,
   MarketTickerDocument,
   PlaceOrderDocument,
+  PnlTickedDocument,
   PortfolioChangedDocument,
   PortfolioDocument,
   StocksDocument,
@@ -98,8 +105,16 @@ export interface MarketMakerOptions extends MarketMakerRules {
   cautionMs?: number;
   /** Minimum time between two orders for the same stock. @default 5_000 // 5 seconds */
   cooldownMs?: number;
+  /** Strategy label of its orders (1–40 characters of letters, digits, space, `_`, `.`, `-`). @default 'market-maker' */
+  strategy?: string;
   /** @default log (timestamped stdout) */
   logger?: (message: string) => void;
+}
+
+/** The bot's P&L line: its strategy's total, realized and unrealized P&L, and drawdown from its best. */
+export function formatPnl(strategy: string, pnl: { totalPnl: number; realizedPnl: number; unrealizedPnl: number }, peak: number): string {
+  const money = (value: number) => `${value < 0 ? '-' : '+'}${Math.abs(value).toFixed(2)}`;
+  return `P&L ${strategy}: ${money(pnl.totalPnl)} (realized ${money(pnl.realizedPnl)}, unrealized ${money(pnl.unrealizedPnl)}), drawdown ${Math.max(0, peak - pnl.totalPnl).toFixed(2)} from best ${money(peak)}`;
 }
 
 export interface MarketMaker {
@@ -109,7 +124,7 @@ export interface MarketMaker {
 }
 
 export function createMarketMaker(options: MarketMakerOptions): MarketMaker {
-  const { realm, symbols, cautionShift = 10, cautionMs = 30_000, cooldownMs = 5_000, smoothing = 0.2, logger = log } = options;
+  const { realm, symbols, cautionShift = 10, cautionMs = 30_000, cooldownMs = 5_000, smoothing = 0.2, strategy = 'market-maker', logger = log } = options;
   const { client } = realm;
   const references = new Map<string, number>();
   const positions = new Map<string, { quantity: number; averageCost: number }>();
@@ -117,12 +132,17 @@ export function createMarketMaker(options: MarketMakerOptions): MarketMaker {
   const pending = new Set<string>();
   let cash = 0;
   let cautiousUntil = 0;
+  let peakPnl = 0;
+  let lastPnl: number | undefined;
   const subscriptions: Array<{ unsubscribe(): void }> = [];
 
-  const applyPortfolio = (portfolio: { cash: number; positions: Array<{ symbol: string; quantity: number; averageCost: number }> }) => {
+  type Holding = { symbol: string; quantity: number; averageCost: number };
+  // Cash is the account's; positions are this strategy's only (a SELL sells from them).
+  const applyPortfolio = (portfolio: { cash: number; strategies: Array<{ strategy: string; positions: Holding[] }> }) => {
     cash = portfolio.cash;
     positions.clear();
-    for (const p of portfolio.positions) positions.set(p.symbol, { quantity: p.quantity, averageCost: p.averageCost });
+    const mine = portfolio.strategies.find((s) => s.strategy === strategy);
+    for (const p of mine?.positions ?? []) positions.set(p.symbol, { quantity: p.quantity, averageCost: p.averageCost });
   };
 
   const onTick = async (tick: { symbol: string; price: number }) => {
@@ -145,7 +165,7 @@ export function createMarketMaker(options: MarketMakerOptions): MarketMaker {
     try {
       const { data } = await client.mutate({
         mutation: PlaceOrderDocument,
-        variables: { symbol: tick.symbol, side: decision.side, quantity: decision.quantity },
+        variables: { symbol: tick.symbol, side: decision.side, quantity: decision.quantity, strategy },
       });
       const trade = data!.placeOrder;
       logger(`${trade.side} ${trade.quantity} ${trade.symbol} @ ${trade.price.toFixed(2)} (${decision.reason})`);
@@ -173,7 +193,7 @@ export function createMarketMaker(options: MarketMakerOptions): MarketMaker {
       if (!mine?.portfolio) throw new Error('No portfolio: the token must belong to a player allowed to trade (BOT with scope "trade", or GAME_MASTER).');
       applyPortfolio(mine.portfolio);
       for (const stock of market?.stocks ?? []) references.set(stock.symbol, stock.price);
-      logger(`trading ${symbols?.join(', ') ?? 'every stock'} with ${cash.toFixed(2)} cash`);
+      logger(`trading ${symbols?.join(', ') ?? 'every stock'} as "${strategy}" with ${cash.toFixed(2)} cash`);
 
       subscriptions.push(
         client.subscribe({ query: MarketTickerDocument, variables: { symbols } }).subscribe(({ data, error }) => {
@@ -182,6 +202,14 @@ export function createMarketMaker(options: MarketMakerOptions): MarketMaker {
         }),
         client.subscribe({ query: PortfolioChangedDocument }).subscribe(({ data }) => {
           if (data) applyPortfolio(data.portfolioChanged);
+        }),
+        client.subscribe({ query: PnlTickedDocument }).subscribe(({ data, error }) => {
+          if (error) return logger(`P&L feed failed: ${error.message}`);
+          const mine = data?.pnlTicked.strategies.find((s) => s.strategy === strategy);
+          if (!mine || mine.totalPnl === lastPnl) return;
+          lastPnl = mine.totalPnl;
+          peakPnl = Math.max(peakPnl, mine.totalPnl);
+          logger(formatPnl(strategy, mine, peakPnl));
         }),
         client.subscribe({ query: FactionInfluenceDocument }).subscribe(({ data, error }) => {
           if (error) return logger(`faction feed failed: ${error.message}`);
@@ -209,6 +237,7 @@ Usage: npm run bot:market-maker -- [options]
   --max-position <n>  Max shares per stock (default 100)
   --min-cash <n>      Cash never spent (default 1000)
   --caution <points>  Faction shift that pauses buying (default 10)
+  --strategy <name>   Strategy label of its orders (default market-maker)
 
 Needs a token that may trade: a BOT token with scope "trade" or a GAME_MASTER token.
 
@@ -224,6 +253,7 @@ async function main() {
       'max-position': { type: 'string' },
       'min-cash': { type: 'string' },
       caution: { type: 'string' },
+      strategy: { type: 'string' },
     },
     usage,
   );
@@ -237,6 +267,7 @@ async function main() {
     maxPosition: numberFlag(values['max-position'], 100, 'max-position'),
     minCash: numberFlag(values['min-cash'], 1_000, 'min-cash'),
     cautionShift: numberFlag(values.caution, 10, 'caution'),
+    strategy: values.strategy,
   });
   try {
     await bot.start();

@@ -29,9 +29,10 @@ type Documents = {
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": typeof types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": typeof types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": typeof types.MyGamesDocument,
-    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": typeof types.PlaceOrderDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}": typeof types.PlaceOrderDocument,
+    "subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}": typeof types.PnlTickedDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": typeof types.PortfolioChangedDocument,
-    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}": typeof types.PortfolioFieldsFragmentDoc,
+    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}": typeof types.PortfolioFieldsFragmentDoc,
     "query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}": typeof types.PortfolioDocument,
     "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": typeof types.PresenceDocument,
     "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": typeof types.ResolveTurnDocument,
@@ -42,7 +43,11 @@ type Documents = {
     "fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}": typeof types.StockFieldsFragmentDoc,
     "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": typeof types.StockDocument,
     "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": typeof types.StocksDocument,
+    "fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}": typeof types.StrategyFieldsFragmentDoc,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": typeof types.SubmitChoiceDocument,
+    "subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}": typeof types.TradeExecutedDocument,
+    "fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}": typeof types.TradeFieldsFragmentDoc,
+    "query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}": typeof types.TradingDeskDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": typeof types.WorldFeedDocument,
 };
@@ -62,9 +67,10 @@ const documents: Documents = {
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": types.MyGamesDocument,
-    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}": types.PlaceOrderDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}": types.PlaceOrderDocument,
+    "subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}": types.PnlTickedDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": types.PortfolioChangedDocument,
-    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}": types.PortfolioFieldsFragmentDoc,
+    "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}": types.PortfolioFieldsFragmentDoc,
     "query Portfolio {\n  portfolio {\n    ...PortfolioFields\n  }\n}": types.PortfolioDocument,
     "subscription Presence($code: String!) {\n  presence(code: $code) {\n    code\n    onlineCount\n    totalPlayers\n    players {\n      player {\n        id\n        name\n      }\n      online\n      lastSeenAt\n    }\n  }\n}": types.PresenceDocument,
     "mutation ResolveTurn($code: String!, $turnNumber: Int) {\n  resolveTurn(code: $code, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    outcome\n  }\n}": types.ResolveTurnDocument,
@@ -75,7 +81,11 @@ const documents: Documents = {
     "fragment StockFields on Stock {\n  symbol\n  name\n  price\n  change\n  changePercent\n  volume\n  updatedAt\n}": types.StockFieldsFragmentDoc,
     "query Stock($symbol: String!, $historyLast: Int) {\n  stock(symbol: $symbol) {\n    ...StockFields\n    history(last: $historyLast) {\n      price\n      at\n    }\n  }\n}": types.StockDocument,
     "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": types.StocksDocument,
+    "fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}": types.StrategyFieldsFragmentDoc,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": types.SubmitChoiceDocument,
+    "subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}": types.TradeExecutedDocument,
+    "fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}": types.TradeFieldsFragmentDoc,
+    "query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}": types.TradingDeskDocument,
     "query WorldEvents($last: Int) {\n  worldEvents(last: $last) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldEventsDocument,
     "subscription WorldFeed($kinds: [String!], $after: String) {\n  worldEvents(kinds: $kinds, after: $after) {\n    cursor\n    id\n    kind\n    message\n    severity\n    at\n  }\n}": types.WorldFeedDocument,
 };
@@ -157,7 +167,11 @@ export function graphql(source: "query MyGames {\n  games(status: ACTIVE) {\n   
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}"): (typeof documents)["mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!) {\n  placeOrder(symbol: $symbol, side: $side, quantity: $quantity) {\n    id\n    symbol\n    side\n    quantity\n    price\n    at\n  }\n}"];
+export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}"): (typeof documents)["mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}"): (typeof documents)["subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -165,7 +179,7 @@ export function graphql(source: "subscription PortfolioChanged {\n  portfolioCha
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}"): (typeof documents)["fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n}"];
+export function graphql(source: "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}"): (typeof documents)["fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -209,7 +223,23 @@ export function graphql(source: "query Stocks {\n  stocks {\n    ...StockFields\
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}"): (typeof documents)["fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"): (typeof documents)["mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}"): (typeof documents)["subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}"): (typeof documents)["fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}"): (typeof documents)["query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -17,6 +16,9 @@ import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { apiError, ErrorCode } from './errors.js';
+import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
+import { allowedOrigins, corsFor, useCsrf, useIntrospection, useOperationRateLimit, useOriginCheck, useQueryLimits } from './limits/plugins.js';
+import { createRateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { countingPublishes, createMetrics, type Metrics } from './metrics.js';
 import { createRedisPresenceTracker } from './presence/redis.js';
@@ -103,7 +105,21 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         onError: (error) => logger.warn({ err: error }, 'typing rate limit unavailable; counting per instance'),
       })
     : undefined;
-  const tokens = createTokenIssuer(loadOrCreateSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir }));
+  const limits = createRateLimits({
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    rates: {
+      operationPlayer: config.operationRatePerPlayer,
+      operationAddress: config.operationRatePerAddress,
+      signIn: config.signInRate,
+      createGame: config.createGameRate,
+      turn: config.turnRate,
+      joinCodeMiss: config.joinCodeMissRate,
+    },
+  });
+  const tokens = createTokenIssuer(loadOrCreateSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir }), {
+    maxTtlSeconds: config.tokenMaxTtlSeconds,
+  });
   const services = createServices({
     store,
     events,
@@ -128,17 +144,27 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       : undefined,
     typingLimit,
     clock: options.clock,
+    limits,
+    economy: {
+      fullEffectPlayers: config.turnFullEffectPlayers,
+      windowMs: config.turnEffectWindowMs,
+      priceBudgetPercent: config.turnPriceBudgetPercent,
+      influenceBudget: config.turnInfluenceBudget,
+    },
   });
 
   const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
 
-  const yoga = createYoga<{ wsViewer?: Viewer | null; transport?: 'ws' }, Context>({
+  const origins = allowedOrigins(config.corsOrigins, config.production);
+  const graphiqlOptions = { title: 'Realmcast', defaultQuery, subscriptionsProtocol: 'WS' } as const;
+  const yoga = createYoga<{ wsViewer?: Viewer | null; transport?: 'ws'; req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
     logging: logger,
-    graphiql: { title: 'Realmcast', defaultQuery, subscriptionsProtocol: 'WS' },
-    renderGraphiQL,
+    // GraphiQL is served below, compressed once; with GRAPHIQL=false Yoga refuses to render it too.
+    graphiql: config.graphiql ? graphiqlOptions : false,
+    cors: corsFor(origins),
     maskedErrors: {
       maskError(error, message, isDev) {
         const masked = maskError(error, message, isDev);
@@ -146,12 +172,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         return masked;
       },
     },
-    context: async ({ request, wsViewer }): Promise<Context> => ({
+    context: async ({ request, req, wsViewer }): Promise<Context> => ({
       viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
       services,
+      address: req ? clientAddress(req, config.trustProxy) : 'unknown',
     }),
     plugins: [
-      EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 30 }, costLimit: { maxCost: 20_000 } }),
+      useOriginCheck(origins),
+      useCsrf(),
+      ...useQueryLimits(config),
+      useIntrospection(config.introspection),
+      useOperationRateLimit(limits),
       useOperationLogging(logger),
       useReadinessCheck({
         endpoint: '/ready',
@@ -162,9 +193,23 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   });
 
   const dashboard = createDashboardHandler();
+  const graphiql = createStaticPage(() => renderGraphiQL(graphiqlOptions));
+  const servesGraphiQL = (req: IncomingMessage) =>
+    config.graphiql &&
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') === graphqlPath &&
+    String(req.headers.accept).includes('text/html');
   const server: Server = createServer((req, res) => {
     logAccess(logger, req, res);
     if (req.method === 'GET' && req.url?.split('?', 1)[0] === '/metrics') return metrics.handle(req, res);
+    if (refuseLargeBody(req, res, config.httpBodyLimit)) return;
+    if (servesGraphiQL(req)) {
+      graphiql(req, res).catch((error) => {
+        logger.error({ err: error }, 'GraphiQL page failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
     if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
     dashboard(req, res, () => yoga(req, res));
   });
@@ -278,7 +323,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       })
     : await startRecorder();
   const housekeeping = setInterval(() => {
-    Promise.all([events.prune(), services.market.pruneHistory(), services.analytics.prune()])
+    Promise.all([events.prune(), services.market.pruneHistory(), services.analytics.prune(), services.economy.prune()])
       .then(([pruned]) => pruned && logger.info({ pruned }, 'event log pruned'))
       .catch((error) => logger.error({ err: error }, 'housekeeping failed'));
   }, 60_000);
@@ -305,6 +350,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         // After every subscription ended (so presence holds are released), before the store closes.
         await services.dispose();
         await typingLimit?.dispose();
+        await limits.dispose();
         await pubsub.dispose();
         await store.dispose();
         metrics.dispose();

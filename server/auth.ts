@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
 import { apiError, ErrorCode } from './errors.js';
 
 export const roles = ['PLAYER', 'GAME_MASTER', 'BOT'] as const;
@@ -69,30 +69,59 @@ export function authorize(viewer: Viewer | null, action: Action): Viewer {
 }
 
 export interface TokenIssuer {
-  /** Signs a token for a player. @default expiresIn '30d' */
-  sign(viewer: Viewer, expiresIn?: string): Promise<string>;
-  /** Verifies a token; `UNAUTHENTICATED` when it is malformed, forged or expired. */
+  /**
+   * Signs a token for a player, valid for `expiresIn` (a jose time span such
+   * as `'7d'`, or seconds); throws when that is longer than the issuer's
+   * maximum lifetime. @default the maximum lifetime
+   */
+  sign(viewer: Viewer, expiresIn?: string | number): Promise<string>;
+  /**
+   * The longest a token may live, in seconds (`TOKEN_MAX_TTL`); an open
+   * connection ends when its token expires.
+   */
+  readonly maxTtlSeconds: number;
+  /**
+   * Verifies a token; `UNAUTHENTICATED` when it is malformed, forged,
+   * expired, has no `exp` or lives longer than the maximum lifetime.
+   */
   verify(token: string): Promise<Viewer>;
+  /** When a verified token expires (ms since the epoch). */
+  expiresAt(token: string): number;
+}
+
+export interface TokenIssuerOptions {
+  /** Longest lifetime (`exp` − `iat`, or `exp` − now) a token may have, in seconds. @default 2_592_000 // 30 days */
+  maxTtlSeconds?: number;
 }
 
 /** Creates the HS256 token issuer for `secret`. */
-export function createTokenIssuer(secret: string): TokenIssuer {
+export function createTokenIssuer(secret: string, options: TokenIssuerOptions = {}): TokenIssuer {
+  const { maxTtlSeconds = 2_592_000 } = options;
   const key = new TextEncoder().encode(secret);
+  // A second of slack for the clock moving between signing and checking.
+  const tooLong = (exp: number, iat: number) => exp - iat > maxTtlSeconds + 1;
   return {
-    sign: (viewer, expiresIn = '30d') =>
-      new SignJWT({ name: viewer.name, role: viewer.role, ...(viewer.scopes.length ? { scope: viewer.scopes.join(' ') } : {}) })
+    maxTtlSeconds,
+    async sign(viewer, expiresIn = maxTtlSeconds) {
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({ name: viewer.name, role: viewer.role, ...(viewer.scopes.length ? { scope: viewer.scopes.join(' ') } : {}) })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(viewer.id)
-        .setIssuedAt()
-        .setExpirationTime(expiresIn)
-        .sign(key),
+        .setIssuedAt(now)
+        .setExpirationTime(typeof expiresIn === 'number' ? now + expiresIn : expiresIn)
+        .sign(key);
+      if (tooLong(decodeJwt(token).exp!, now)) throw new RangeError(`A token may live at most ${maxTtlSeconds} s (TOKEN_MAX_TTL).`);
+      return token;
+    },
+    expiresAt: (token) => decodeJwt(token).exp! * 1000,
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
         const role = payload.role;
         if (typeof payload.sub !== 'string' || typeof payload.name !== 'string' || !roles.includes(role as Role)) {
           throw new Error('missing claims');
         }
+        if (tooLong(payload.exp!, payload.iat ?? Math.floor(Date.now() / 1000))) throw new Error('lifetime over TOKEN_MAX_TTL');
         const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
         return { id: payload.sub, name: payload.name, role: role as Role, scopes };
       } catch (error) {

@@ -8,6 +8,8 @@ export interface Context {
   viewer: Viewer | null;
   /** Domain services of this app instance. */
   services: Services;
+  /** The client's network address (behind `TRUST_PROXY` proxies, from `X-Forwarded-For`), for per-address limits. */
+  address: string;
 }
 
 /**

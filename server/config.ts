@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatRate, parseDuration, parseRate, type Rate } from './limits/durations.js';
 
 /** What a setting says about itself besides its type and default (which its zod schema holds). */
 export interface SettingMeta {
@@ -127,7 +128,68 @@ export const configSchema = z.object({
     env: 'LOG_LEVEL',
     description: 'pino level (`debug` logs every operation start and end).',
   }),
+
+  // Abuse limits (README "Security and limits"). Rates are `<calls>/<duration>`, fixed windows, in Redis when REDIS_URL is set.
+  operationRatePerPlayer: rateSetting({ points: 300, seconds: 10 }, 'RATE_LIMIT_PLAYER', 'Operations (queries, mutations, subscription starts) per signed-in player, over HTTP, WebSocket and SSE alike.'),
+  operationRatePerAddress: rateSetting({ points: 600, seconds: 10 }, 'RATE_LIMIT_ADDRESS', 'Operations per client address, anonymous callers included.'),
+  signInRate: rateSetting({ points: 10, seconds: 600 }, 'SIGNIN_RATE', 'Guest `signIn` calls per client address.'),
+  createGameRate: rateSetting({ points: 10, seconds: 600 }, 'CREATE_GAME_RATE', '`createGame` calls per player.'),
+  turnRate: rateSetting({ points: 30, seconds: 60 }, 'TURN_RATE', '`submitChoice` and `resolveTurn` calls per player.'),
+  joinCodeMissRate: rateSetting({ points: 20, seconds: 600 }, 'JOIN_CODE_MISS_RATE', 'Unknown join codes tried (any field taking a `code`) per player and per client address; then every code lookup is refused until the window ends.'),
+  turnFullEffectPlayers: setting(z.number().int().min(1).default(2), {
+    env: 'TURN_FULL_EFFECT_PLAYERS',
+    description: 'Players backing the winning choice for its full effect; fewer scale it down proportionally (a solo turn moves half as much by default).',
+  }),
+  turnEffectWindowMs: setting(z.number().int().min(1).default(3_600_000), {
+    env: 'TURN_EFFECT_WINDOW_MS',
+    description: 'The window of the turn-effect budgets below.',
+  }),
+  turnPriceBudgetPercent: setting(z.number().positive().default(10), {
+    env: 'TURN_PRICE_BUDGET_PERCENT',
+    description: 'Sum of the absolute price moves, in percent, that turns of all games together may apply to one stock per window.',
+  }),
+  turnInfluenceBudget: setting(z.number().positive().default(10), {
+    env: 'TURN_INFLUENCE_BUDGET',
+    description: 'Sum of the absolute influence shifts, in points, that turns of all games together may apply to one faction per window.',
+  }),
+  httpBodyLimit: setting(z.number().int().min(1_024).default(1_048_576), {
+    env: 'HTTP_BODY_LIMIT',
+    description: 'Largest HTTP request body in bytes; a larger one gets 413 before it is read (a body without `Content-Length` gets 411).',
+  }),
+  maxDepth: setting(z.number().int().min(1).default(10), { env: 'MAX_DEPTH', description: 'Deepest selection set of an operation (graphql-armor; introspection excepted).' }),
+  maxAliases: setting(z.number().int().min(1).default(30), { env: 'MAX_ALIASES', description: 'Most aliases in one operation (graphql-armor).' }),
+  maxCost: setting(z.number().int().min(1).default(20_000), { env: 'MAX_COST', description: 'Highest estimated cost of one operation (graphql-armor).' }),
+  maxTokens: setting(z.number().int().min(100).default(2_000), { env: 'MAX_TOKENS', description: 'Most tokens in one document, checked while parsing (graphql-armor).' }),
+  tokenMaxTtlSeconds: setting(z.number().int().min(60).default(2_592_000), {
+    env: 'TOKEN_MAX_TTL',
+    description: 'Longest lifetime of a token (`30d`, `12h`, or seconds); tokens without `exp` or living longer are refused, and `npm run token` defaults to it.',
+    defaultText: '`30d`',
+    fromEnvironment: (text) => parseDuration(text) ?? text,
+  }),
+  graphiql: setting(z.boolean().default(true), { env: 'GRAPHIQL', description: 'Whether `/graphql` serves GraphiQL to browsers.' }),
+  introspection: setting(z.boolean().default(true), { env: 'INTROSPECTION', description: 'Whether introspection (`__schema`, `__type`) is answered.' }),
+  corsOrigins: setting(z.array(z.string().regex(/^(\*|null|https?:\/\/[^/]+)$/, 'must be origins like https://game.example, or *')).optional(), {
+    env: 'CORS_ORIGINS',
+    description:
+      'Comma-separated browser origins allowed to call the API cross-origin (CORS with credentials, and WebSocket/SSE `Origin` checks); `*` allows any origin without credentials.',
+    defaultText: 'any origin without credentials; none when `NODE_ENV=production`',
+    fromEnvironment: (text) => text.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter(Boolean),
+  }),
+  trustProxy: setting(z.number().int().min(0).max(10).default(0), {
+    env: 'TRUST_PROXY',
+    description: 'How many reverse proxies in front append to `X-Forwarded-For`; per-address limits then use the address they saw. `0` uses the socket’s peer.',
+  }),
 });
+
+/** A rate setting: `<calls>/<duration>` in the environment, `{ points, seconds }` as an option. */
+function rateSetting(fallback: Rate, env: string, description: string) {
+  return setting(z.object({ points: z.number().int().min(1), seconds: z.number().int().min(1) }).default(fallback), {
+    env,
+    description: `${description} Written \`<calls>/<duration>\` (units s, m, h, d).`,
+    defaultText: `\`${formatRate(fallback)}\``,
+    fromEnvironment: (text) => parseRate(text) ?? text,
+  });
+}
 
 /**
  * Everything `createApp` can be told: one optional key per entry of

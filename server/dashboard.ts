@@ -17,7 +17,8 @@ const notBuiltPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 /**
  * Serves the built dashboard: hashed files under `/assets/` are cached for a
  * year (their names change with their content), everything else (index.html)
- * is revalidated on every load so a deploy shows at once. Requests for other
+ * is revalidated on every load so a deploy shows at once, each sent
+ * precompressed (brotli or gzip) to browsers that accept it. Requests for other
  * paths fall through to `next` (GraphQL, health, metrics).
  */
 export function createDashboardHandler(dir: string = dashboardDir): Handler {
@@ -29,6 +30,9 @@ export function createDashboardHandler(dir: string = dashboardDir): Handler {
   }
   return sirv(dir, {
     etag: true,
+    // The build writes .br/.gz next to each file; sirv picks one by Accept-Encoding.
+    brotli: true,
+    gzip: true,
     setHeaders(res, pathname) {
       res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },

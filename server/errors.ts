@@ -19,8 +19,12 @@ export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   /** The request conflicts with the current state (a second choice in a turn…). */
   Conflict: 'CONFLICT',
-  /** Too many requests of this kind; retry later. */
+  /** Too many requests of this kind; `extensions.retryAfterMs` says when to retry (HTTP 429 with `Retry-After` when refused before running). */
   RateLimited: 'RATE_LIMITED',
+  /** The operation is over a query limit (depth, aliases, cost or tokens; `extensions.limit` says which). HTTP 400. */
+  QueryTooComplex: 'QUERY_TOO_COMPLEX',
+  /** The request body is over `HTTP_BODY_LIMIT` (HTTP 413) or has no `Content-Length` (HTTP 411). */
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** Masked internal failure; details are only in the server log. */
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -43,4 +47,17 @@ export function apiError(code: ErrorCode, message: string, extensions: Record<st
 /** A validation error naming the offending field (`extensions.field`). */
 export function badInput(field: string, message: string) {
   return apiError(ErrorCode.BadUserInput, message, { field });
+}
+
+/** How many characters of a client's input an error message may quote. */
+export const excerptLength = 32;
+
+/**
+ * A client's input as an error message may quote it: JSON-quoted (so control
+ * characters show as escapes, never raw), at most {@link excerptLength}
+ * characters, with "…" when cut.
+ */
+export function excerpt(input: string): string {
+  const chars = [...input];
+  return JSON.stringify(chars.slice(0, excerptLength).join('')) + (chars.length > excerptLength ? '…' : '');
 }

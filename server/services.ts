@@ -1,4 +1,5 @@
 import type { TokenIssuer } from './auth.js';
+import { createTurnEconomy, type TurnEconomyOptions } from './domain/economy.js';
 import { createFactions } from './domain/factions.js';
 import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
@@ -9,6 +10,7 @@ import { createTyping, type SharedTypingLimit } from './domain/typing.js';
 import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
+import type { RateLimits } from './limits/rate-limits.js';
 import type { Logger } from './logger.js';
 import { createMemoryPresenceTracker } from './presence/memory.js';
 import type { PresenceHooks, PresenceTracker } from './presence/tracker.js';
@@ -33,6 +35,10 @@ export interface ServiceDeps {
   typingLimit?: SharedTypingLimit;
   /** Current time in epoch milliseconds for trades and P&L (tests). @default Date.now */
   clock?: () => number;
+  /** Rate limits of signIn, createGame, turns and join-code guesses. */
+  limits: RateLimits;
+  /** How far turns may move the world. @default createTurnEconomy's defaults */
+  economy?: Omit<TurnEconomyOptions, 'store'>;
 }
 
 /** The domain services of one app instance, as resolvers see them. */
@@ -47,7 +53,8 @@ export function createServices(deps: ServiceDeps) {
     onError: (error) => logger.error({ err: error }, 'presence update failed'),
   };
   const presence = deps.presenceTracker?.(presenceHooks) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...presenceHooks });
-  const games = createGames({ store, events, pubsub, market, factions, presence, logger });
+  const economy = createTurnEconomy({ store, ...deps.economy });
+  const games = createGames({ store, events, pubsub, market, factions, presence, logger, economy });
   const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
     store,
@@ -56,6 +63,8 @@ export function createServices(deps: ServiceDeps) {
     tokens,
     logger,
     guestSignIn,
+    limits: deps.limits,
+    economy,
     players: createPlayers({ store }),
     market,
     factions,

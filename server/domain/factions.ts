@@ -1,6 +1,6 @@
 import type { Append, EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
-import { apiError, badInput, ErrorCode } from '../errors.js';
+import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
 import { validNumber, validText } from './validate.js';
 
@@ -25,7 +25,7 @@ export function createFactions({ store, events }: { store: Store; events: EventL
      */
     async applyShift(tx: Tx, append: Append, factionId: string, delta: number, reason: string) {
       const faction = await store.lockForUpdate(tx.selectFrom('factions').selectAll().where('id', '=', factionId)).executeTakeFirst();
-      if (!faction) throw apiError(ErrorCode.NotFound, `No faction with id "${factionId}".`, { field: 'factionId' });
+      if (!faction) throw apiError(ErrorCode.NotFound, `No faction with id ${excerpt(factionId)}.`, { field: 'factionId' });
       const influence = Math.round(Math.min(influenceBounds.max, Math.max(influenceBounds.min, faction.influence + delta)) * 100) / 100;
       const applied = Math.round((influence - faction.influence) * 100) / 100;
       // Already at the bound: nothing moved, so nothing to record or announce.

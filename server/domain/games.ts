@@ -3,10 +3,11 @@ import { Repeater } from 'graphql-yoga';
 import { encodeCursor, withCursor, type Append, type CursoredEvent, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { Streams, type EventType, type PlayerRef } from '../events/topics.js';
-import { apiError, badInput, ErrorCode } from '../errors.js';
+import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PresenceTracker, Release } from '../presence/tracker.js';
 import type { Database, Db, Store, Tx } from '../store/store.js';
+import type { TurnEconomy } from './economy.js';
 import type { Factions } from './factions.js';
 import type { Market } from './market.js';
 import { drawScenario, scenarioById, scenarioRef, tallyTurn, type Scenario, type ScenarioChoice } from './scenarios.js';
@@ -14,6 +15,9 @@ import { validInt, validName } from './validate.js';
 
 /** ACTIVE until the last player leaves, then FINISHED for good. */
 export type GameStatus = 'ACTIVE' | 'FINISHED';
+
+/** Page size of `games`: `first` defaults to 50 and may be 1–100. */
+export const gamesPage = { default: 50, max: 100 } as const;
 
 /** Player limit of a game: `maxPlayers` defaults to 4 and may be 2–12. */
 export const playerLimit = { min: 2, max: 12, default: 4 } as const;
@@ -105,10 +109,12 @@ export interface GamesDeps {
   factions: Factions;
   presence: PresenceTracker;
   logger: Logger;
+  /** Scales turn effects and keeps them within the world's budget. */
+  economy: TurnEconomy;
 }
 
 /** The error for a join code no game has. */
-const gameNotFound = (code: string) => apiError(ErrorCode.NotFound, `No game with code "${code}".`, { field: 'code' });
+const gameNotFound = (code: string) => apiError(ErrorCode.NotFound, `No game with code ${excerpt(code)}.`, { field: 'code' });
 
 /**
  * Game rooms: membership, choices, turn resolution and room presence; no
@@ -117,7 +123,7 @@ const gameNotFound = (code: string) => apiError(ErrorCode.NotFound, `No game wit
  * all transactions anyway) and a turn resolves exactly once.
  */
 export function createGames(deps: GamesDeps) {
-  const { store, events, pubsub, market, factions, presence, logger } = deps;
+  const { store, events, pubsub, market, factions, presence, logger, economy } = deps;
 
   const lockGame = async (tx: Tx, code: string): Promise<GameRow> => {
     const game = await store.lockForUpdate(tx.selectFrom('games').selectAll().where('code', '=', code)).executeTakeFirst();
@@ -184,30 +190,38 @@ export function createGames(deps: GamesDeps) {
 
   /**
    * A winning choice's effects, through the same code paths as the game
-   * master's mutations. Lock order matters on PostgreSQL: every writer takes
-   * faction rows, then the factions stream, then stock rows, then the market
-   * stream, and the world stream last, so no two transactions wait on each
-   * other in a cycle. Hence factions first (all rows locked up front, in id
-   * order) and prices second; `applyPriceChanges` locks its stock rows up
+   * master's mutations, scaled by how many players backed it and cut to what
+   * is left of each stock's and faction's budget (see `economy.ts`); resolves
+   * whether anything moved. Lock order matters on PostgreSQL: every writer
+   * takes faction rows, then the factions stream, then stock rows, then the
+   * market stream, and the world stream last, so no two transactions wait on
+   * each other in a cycle. Hence factions first (all rows locked up front, in
+   * id order) and prices second; `applyPriceChanges` locks its stock rows up
    * front itself. The deck's shifts stay under the big-shift threshold, so no
    * world event is appended before the stocks.
    */
-  const applyEffects = async (tx: Tx, append: Append, game: GameRow, choice: ScenarioChoice) => {
+  const applyEffects = async (tx: Tx, append: Append, game: GameRow, choice: ScenarioChoice, backers: number): Promise<boolean> => {
     const reason = `Turn ${game.turnNumber} of "${game.name}": ${choice.label}`;
+    const share = economy.scale(backers);
     const shifts = [];
     for (const shift of [...choice.influence].sort((a, b) => a.factionId.localeCompare(b.factionId))) {
       const faction = await store.lockForUpdate(tx.selectFrom('factions').select('id').where('id', '=', shift.factionId)).executeTakeFirst();
       // A faction or stock an operator removed is skipped rather than failing the turn.
-      if (faction) shifts.push(shift);
+      if (!faction) continue;
+      const delta = await economy.influenceShift(tx, shift.factionId, shift.delta * share);
+      if (delta !== 0) shifts.push({ factionId: shift.factionId, delta });
     }
     for (const { factionId, delta } of shifts) await factions.applyShift(tx, append, factionId, delta, reason);
     const changes = [];
     for (const { symbol, percent } of [...choice.prices].sort((a, b) => a.symbol.localeCompare(b.symbol))) {
       // Locked now (same order as `applyPriceChanges`), so the nudge applies to the price it replaces.
       const stock = await store.lockForUpdate(tx.selectFrom('stocks').select('price').where('symbol', '=', symbol)).executeTakeFirst();
-      if (stock) changes.push({ symbol, price: stock.price * (1 + percent / 100) });
+      if (!stock) continue;
+      const move = await economy.priceMove(tx, symbol, percent * share);
+      if (move !== 0) changes.push({ symbol, price: stock.price * (1 + move / 100) });
     }
     if (changes.length) await market.applyPriceChanges(tx, append, changes);
+    return shifts.length + changes.length > 0;
   };
 
   /**
@@ -222,12 +236,16 @@ export function createGames(deps: GamesDeps) {
     const result = tallyTurn(scenario, chosen.map((c) => c.choiceId));
     const now = new Date().toISOString();
     await tx.insertInto('turns').values({ code: game.code, turnNumber: game.turnNumber, outcome: result.outcome, resolvedAt: now }).execute();
-    if (result.choice) await applyEffects(tx, append, game, result.choice);
-    await append(Streams.world, 'WorldEvent', {
-      kind: 'turn.resolved',
-      message: `"${game.name}" (${game.code}), turn ${game.turnNumber}: ${result.outcome}`,
-      severity: 'INFO',
-    });
+    const backers = result.votes.find((v) => v.choiceId === result.choice?.id)?.count ?? 0;
+    const moved = result.choice ? await applyEffects(tx, append, game, result.choice, backers) : false;
+    // The public feed tells of turns that moved the world; the rest stay in their game's stream.
+    if (moved) {
+      await append(Streams.world, 'WorldEvent', {
+        kind: 'turn.resolved',
+        message: `"${game.name}" (${game.code}), turn ${game.turnNumber}: ${result.outcome}`,
+        severity: 'INFO',
+      });
+    }
     const nextTurn = game.turnNumber + 1;
     const next = drawScenario(game.code, nextTurn);
     await tx.updateTable('games').set({ turnNumber: nextTurn, scenarioId: next.id }).where('code', '=', game.code).execute();
@@ -284,9 +302,28 @@ export function createGames(deps: GamesDeps) {
       };
     },
 
-    /** Games `playerId` plays in, or every game when `everything` (game masters); newest first. */
-    async list(playerId: string, everything: boolean, status?: GameStatus): Promise<GameView[]> {
-      let query = store.db.selectFrom('games').select('games.code').orderBy('games.createdAt', 'desc').orderBy('games.code');
+    /**
+     * Games `playerId` plays in, or every game when `everything` (game
+     * masters); newest first, at most `first` ({@link gamesPage}), starting
+     * after the game whose code is `after` (the last one of the previous page).
+     */
+    async list(playerId: string, everything: boolean, page: { status?: GameStatus; first?: number; after?: string } = {}): Promise<GameView[]> {
+      const { status, first = gamesPage.default, after } = page;
+      validInt('first', first, 1, gamesPage.max);
+      let query = store.db
+        .selectFrom('games')
+        .select('games.code')
+        .orderBy('games.createdAt', 'desc')
+        .orderBy('games.code')
+        .limit(first);
+      if (after !== undefined) {
+        const from = await store.db.selectFrom('games').select(['createdAt', 'code']).where('code', '=', normalizeCode(after)).executeTakeFirst();
+        if (!from) throw badInput('after', `"after" must be the code of a game from the previous page.`);
+        // Keyset pagination in the list's own order: stable while games are created meanwhile.
+        query = query.where((eb) =>
+          eb.or([eb('games.createdAt', '<', from.createdAt), eb.and([eb('games.createdAt', '=', from.createdAt), eb('games.code', '>', from.code)])]),
+        );
+      }
       if (!everything) {
         query = query.where(({ exists, selectFrom }) =>
           exists(
@@ -402,7 +439,7 @@ export function createGames(deps: GamesDeps) {
         }
         const scenario = currentScenario(game);
         if (!scenario.choices.some((c) => c.id === choiceId)) {
-          throw badInput('choiceId', `"${choiceId}" is not a choice of the current scenario (${scenario.choices.map((c) => c.id).join(', ')}).`);
+          throw badInput('choiceId', `${excerpt(choiceId)} is not a choice of the current scenario (${scenario.choices.map((c) => c.id).join(', ')}).`);
         }
         const chosen = await choicesOf(tx, code, game.turnNumber, members);
         if (chosen.some((c) => c.playerId === player.id)) {

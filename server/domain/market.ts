@@ -1,6 +1,6 @@
 import type { Append, EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
-import { apiError, ErrorCode } from '../errors.js';
+import { apiError, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
 import { roundMoney, validInt, validNumber } from './validate.js';
 
@@ -69,7 +69,7 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
       const locked = new Map<string, StockRow>();
       for (const symbol of [...new Set(changes.map((c) => c.symbol))].sort()) {
         const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
-        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${symbol}".`, { field: 'symbol' });
+        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(symbol)}.`, { field: 'symbol' });
         locked.set(symbol, stock);
       }
       for (const { symbol, price: rawPrice } of changes) {

@@ -3,7 +3,7 @@ import { Repeater } from 'graphql-yoga';
 import { everyone, Streams, type TradeRef } from '../events/topics.js';
 import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { apiError, badInput, ErrorCode } from '../errors.js';
+import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Db, Store, Tx } from '../store/store.js';
 import { writeSeries } from './pnl-series.js';
@@ -300,7 +300,7 @@ export function createPortfolios({
       const symbol = order.symbol.toUpperCase();
       const trade = await events.transact(async (tx, append) => {
         const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
-        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol "${order.symbol}".`, { field: 'symbol' });
+        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(order.symbol)}.`, { field: 'symbol' });
         const atMs = clock();
         const account = await ensureAccount(tx, playerId, atMs);
         const position = await tx

@@ -1,9 +1,10 @@
 import { authorize, can, requireViewer } from '../auth.js';
 import { builder } from '../builder.js';
-import { playerLimit, type GameEventType, type GamePlayerView, type GameStatus, type GameView } from '../domain/games.js';
+import { gamesPage, playerLimit, type GameEventType, type GamePlayerView, type GameStatus, type GameView } from '../domain/games.js';
 import { choiceById, type InfluenceShift, type PriceNudge } from '../domain/scenarios.js';
 import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
 import { Streams, type ScenarioRef } from '../events/topics.js';
+import { limitCodeGuesses } from '../limits/guards.js';
 import { asPlayer, Player } from './players.js';
 
 const GameStatusEnum = builder.enumType('GameStatus', {
@@ -227,9 +228,9 @@ builder.queryFields((t) => ({
     description:
       "One game by join code (case-insensitive); null when there is none. Any signed-in caller may look a game up, e.g. before joining it; presence (`online`, `lastSeenAt`) is only shown to the game's players and game masters.",
     args: { code: t.arg.string({ required: true, description: 'Join code.' }) },
-    resolve: async (_root, { code }, { viewer, services }) => {
-      const caller = requireViewer(viewer);
-      const view = await services.games.view(code);
+    resolve: async (_root, { code }, context) => {
+      const caller = requireViewer(context.viewer);
+      const view = await limitCodeGuesses(context, () => context.services.games.view(code));
       if (!view) return null;
       // SPEC: only a game's players (and game masters) see its presence.
       const seesPresence = can(caller, 'watchAnyGame') || view.players.some((p) => p.player.id === caller.id);
@@ -238,11 +239,19 @@ builder.queryFields((t) => ({
   }),
   games: t.field({
     type: [Game],
-    description: "The caller's games, newest first; a game master sees every game.",
-    args: { status: t.arg({ type: GameStatusEnum, description: 'Only games with this status. All when omitted.' }) },
-    resolve: (_root, { status }, { viewer, services }) => {
+    description: `The caller's games, newest first; a game master sees every game. Paginated: at most \`first\` games, then pass the last one's \`code\` as \`after\` for the next page.`,
+    args: {
+      status: t.arg({ type: GameStatusEnum, description: 'Only games with this status. All when omitted.' }),
+      first: t.arg.int({ description: `How many games, 1–${gamesPage.max}. Default ${gamesPage.default}.` }),
+      after: t.arg.string({ description: "The code of the last game of the previous page: the page starts after it." }),
+    },
+    resolve: (_root, { status, first, after }, { viewer, services }) => {
       const caller = requireViewer(viewer);
-      return services.games.list(caller.id, can(caller, 'watchAnyGame'), status ?? undefined);
+      return services.games.list(caller.id, can(caller, 'watchAnyGame'), {
+        status: status ?? undefined,
+        first: first ?? undefined,
+        after: after ?? undefined,
+      });
     },
   }),
 }));
@@ -255,21 +264,26 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true, description: 'Display name, 1–40 characters.' }),
       maxPlayers: t.arg.int({ description: `Player limit, ${playerLimit.min}–${playerLimit.max}. Default ${playerLimit.default}.` }),
     },
-    resolve: (_root, { name, maxPlayers }, { viewer, services }) =>
-      services.games.create(asPlayer(authorize(viewer, 'play')), name, maxPlayers ?? undefined),
+    resolve: async (_root, { name, maxPlayers }, { viewer, services }) => {
+      const player = asPlayer(authorize(viewer, 'play'));
+      await services.limits.consume('createGame', [player.id]);
+      return services.games.create(player, name, maxPlayers ?? undefined);
+    },
   }),
   joinGame: t.field({
     type: Game,
     description: 'Joins a game by code. Joining a game you are in changes nothing. GAME_FULL when full, NOT_FOUND for an unknown code, CONFLICT when finished.',
     args: { code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }) },
-    resolve: (_root, { code }, { viewer, services }) => services.games.join(asPlayer(authorize(viewer, 'play')), code),
+    resolve: (_root, { code }, context) =>
+      limitCodeGuesses(context, () => context.services.games.join(asPlayer(authorize(context.viewer, 'play')), code)),
   }),
   leaveGame: t.field({
     type: Game,
     description:
       'Leaves a game; your choice of the current turn leaves with you. A leaving host hands the role to the longest-standing player; the last player out finishes the game. If everyone remaining has chosen, the turn resolves.',
     args: { code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }) },
-    resolve: (_root, { code }, { viewer, services }) => services.games.leave(asPlayer(authorize(viewer, 'play')), code),
+    resolve: (_root, { code }, context) =>
+      limitCodeGuesses(context, () => context.services.games.leave(asPlayer(authorize(context.viewer, 'play')), code)),
   }),
   submitChoice: t.field({
     type: ChoiceSubmitted,
@@ -280,8 +294,11 @@ builder.mutationFields((t) => ({
       choiceId: t.arg.id({ required: true, description: "One of the current scenario's choice ids." }),
       turnNumber: t.arg.int({ description: 'The turn you are choosing for; CONFLICT if the game has moved past it. Any turn when omitted.' }),
     },
-    resolve: (_root, { code, choiceId, turnNumber }, { viewer, services }) =>
-      services.games.submitChoice(asPlayer(authorize(viewer, 'play')), code, String(choiceId), turnNumber ?? undefined),
+    resolve: async (_root, { code, choiceId, turnNumber }, context) => {
+      const player = asPlayer(authorize(context.viewer, 'play'));
+      await context.services.limits.consume('turn', [player.id]);
+      return limitCodeGuesses(context, () => context.services.games.submitChoice(player, code, String(choiceId), turnNumber ?? undefined));
+    },
   }),
   resolveTurn: t.field({
     type: TurnResolved,
@@ -290,9 +307,12 @@ builder.mutationFields((t) => ({
       code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }),
       turnNumber: t.arg.int({ description: 'The turn to resolve; CONFLICT if it already resolved (e.g. everyone chose meanwhile). The current one when omitted.' }),
     },
-    resolve: (_root, { code, turnNumber }, { viewer, services }) => {
-      const caller = requireViewer(viewer);
-      return services.games.resolveTurn(asPlayer(caller), can(caller, 'resolveAnyTurn'), code, turnNumber ?? undefined);
+    resolve: async (_root, { code, turnNumber }, context) => {
+      const caller = requireViewer(context.viewer);
+      await context.services.limits.consume('turn', [caller.id]);
+      return limitCodeGuesses(context, () =>
+        context.services.games.resolveTurn(asPlayer(caller), can(caller, 'resolveAnyTurn'), code, turnNumber ?? undefined),
+      );
     },
   }),
 }));
@@ -307,9 +327,10 @@ builder.subscriptionField('gameEvents', (t) =>
       after: t.arg.string({ description: "Replay the game's stored events after this cursor first (typing is never stored), then continue live." }),
       types: t.arg({ type: [GameEventTypeEnum], description: 'Only events of these types. All when omitted.' }),
     },
-    subscribe: async (_root, { code, after, types }, { viewer, services }) => {
+    subscribe: async (_root, { code, after, types }, context) => {
+      const { viewer, services } = context;
       const caller = requireViewer(viewer);
-      const access = await services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame'));
+      const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
       const afterSeq = after ? decodeCursor(Streams.game(access.code), after) : undefined;
       return services.games.follow(access.code, afterSeq, access.isPlayer ? asPlayer(caller) : null, types ?? undefined);
     },

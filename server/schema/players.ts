@@ -45,10 +45,11 @@ builder.mutationField('signIn', (t) =>
   t.field({
     type: SignInPayload,
     description:
-      'Creates a guest PLAYER and returns a token for it (valid 30 days). Disabled when the server runs with `GUEST_SIGNIN=false` (the production default): then tokens come from `npm run token`.',
+      'Creates a guest PLAYER and returns a token for it (valid for TOKEN_MAX_TTL, 30 days by default). At most 10 per 10 minutes per client address by default (SIGNIN_RATE): RATE_LIMITED beyond that. Disabled when the server runs with `GUEST_SIGNIN=false` (the production default): then tokens come from `npm run token`.',
     args: { name: t.arg.string({ required: true, description: 'Display name, 1–40 characters.' }) },
-    resolve: async (_root, { name }, { services }) => {
+    resolve: async (_root, { name }, { services, address }) => {
       if (!services.guestSignIn) throw apiError(ErrorCode.Forbidden, 'Guest sign-in is disabled on this server; ask an operator for a token.');
+      await services.limits.consume('signIn', [address]);
       const player = await services.players.create(name, 'PLAYER');
       const token = await services.tokens.sign({ ...player, role: 'PLAYER', scopes: [] });
       return { token, player };

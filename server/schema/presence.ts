@@ -1,5 +1,6 @@
 import { authorize, can, requireViewer } from '../auth.js';
 import { builder } from '../builder.js';
+import { limitCodeGuesses } from '../limits/guards.js';
 import type { PresenceView } from '../domain/games.js';
 import { asPlayer, Player } from './players.js';
 
@@ -35,9 +36,10 @@ builder.subscriptionField('presence', (t) =>
     description:
       "Who is online in a game: the snapshot at once, then a new one on every change (only its players and game masters may watch). While a player's subscription runs, they count as online; they go offline a grace period (PRESENCE_GRACE_MS, 5 s by default) after their last one ends.",
     args: { code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }) },
-    subscribe: async (_root, { code }, { viewer, services }) => {
+    subscribe: async (_root, { code }, context) => {
+      const { viewer, services } = context;
       const caller = requireViewer(viewer);
-      const access = await services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame'));
+      const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
       return services.games.watchPresence(access.code, access.isPlayer ? asPlayer(caller) : null);
     },
     resolve: (presence) => presence,
@@ -53,6 +55,7 @@ builder.mutationField('setTyping', (t) =>
       code: t.arg.string({ required: true, description: 'Join code (case-insensitive).' }),
       typing: t.arg.boolean({ required: true, description: 'Whether you are typing.' }),
     },
-    resolve: (_root, { code, typing }, { viewer, services }) => services.typing.setTyping(asPlayer(authorize(viewer, 'play')), code, typing),
+    resolve: (_root, { code, typing }, context) =>
+      limitCodeGuesses(context, () => context.services.typing.setTyping(asPlayer(authorize(context.viewer, 'play')), code, typing)),
   }),
 );

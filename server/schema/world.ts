@@ -1,5 +1,6 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
+import { validList } from '../domain/validate.js';
 import type { Severity } from '../domain/world.js';
 import { decodeCursor, withCursor, type CursoredEvent } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
@@ -56,11 +57,11 @@ builder.subscriptionField('worldEvents', (t) =>
     type: WorldEvent,
     description: 'World events as they happen, optionally only of some `kinds`.',
     args: {
-      kinds: t.arg.stringList({ description: 'Only these kinds. All when omitted.' }),
+      kinds: t.arg.stringList({ description: 'Only these kinds, at most 50. All when omitted.' }),
       after: t.arg.string({ description: 'Replay every event after this cursor first, then continue live.' }),
     },
     subscribe: (_root, { kinds, after }, { services }) => {
-      const wanted = kinds ? new Set(kinds) : undefined;
+      const wanted = kinds ? new Set(validList('kinds', kinds, 50)) : undefined;
       return services.events.follow(Streams.world, {
         afterSeq: after ? decodeCursor(Streams.world, after) : undefined,
         filter: (e) => e.type === 'WorldEvent' && (!wanted || wanted.has(e.payload.kind)),

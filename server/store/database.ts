@@ -70,4 +70,8 @@ export interface Database {
   streams: { stream: string; lastSeq: number };
   /** The event log: every published event, per stream, in commit order. */
   events: { stream: string; seq: number; type: string; payload: string; at: string };
+  /** Moves turns applied to a stock (`stock:<symbol>`, percent) or faction (`faction:<id>`, points). */
+  turnEffects: { target: string; amount: number; at: string };
+  /** The trade a player's order with an idempotency key produced. */
+  orderKeys: { playerId: string; key: string; tradeId: string; at: string };
 }

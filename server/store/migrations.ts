@@ -217,6 +217,27 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0003_abuse_limits': {
+    async up(db: Kysely<unknown>) {
+      // What turns moved each stock or faction, for the budget per window (server/domain/economy.ts).
+      await db.schema
+        .createTable('turn_effects')
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('amount', 'double precision', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('turn_effects_target_at').on('turn_effects').columns(['target', 'at']).execute();
+      // The trade each idempotency key of a player produced, so a retried order returns it instead of trading again.
+      await db.schema
+        .createTable('order_keys')
+        .addColumn('player_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('trade_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('order_keys_pk', ['player_id', 'key'])
+        .execute();
+    },
+  },
 });
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -1,0 +1,108 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { apiError, ErrorCode } from '../errors.js';
+import { createFailFastRedis } from '../events/redis-pubsub.js';
+import type { Rate } from './durations.js';
+
+/** The rate-limited kinds of calls, each with its own allowance per key. */
+export const rateLimitNames = ['operationPlayer', 'operationAddress', 'signIn', 'createGame', 'turn', 'joinCodeMiss'] as const;
+export type RateLimitName = (typeof rateLimitNames)[number];
+
+/** What each limit counts, for error messages. */
+const described: Record<RateLimitName, string> = {
+  operationPlayer: 'operations from this player',
+  operationAddress: 'operations from this address',
+  signIn: 'sign-ins from this address',
+  createGame: 'games created',
+  turn: 'choices and turn resolutions',
+  joinCodeMiss: 'unknown join codes tried',
+};
+
+export interface RateLimitsOptions {
+  /** Allowance of each limit. */
+  rates: Record<RateLimitName, Rate>;
+  /** With a `redis://` URL, every instance counts in the same Redis. @default undefined (this instance only) */
+  redisUrl?: string;
+  /** Prefix of the Redis keys: `<prefix>limit:<name>:<key>`. @default 'realmcast:' */
+  prefix?: string;
+  /** Longest a decision waits for Redis before this instance counts alone. @default 500 // ms */
+  timeoutMs?: number;
+}
+
+/** Rate limits keyed by player or client address (fixed windows). */
+export interface RateLimits {
+  /**
+   * Counts one call against every key; `RATE_LIMITED` with
+   * `extensions.retryAfterMs` when any of them is over its allowance
+   * (with `httpStatus` 429 and `Retry-After` when refused before execution).
+   */
+  consume(name: RateLimitName, keys: readonly string[], httpStatus?: 429): Promise<void>;
+  /** Refuses with `RATE_LIMITED` when any key has used up its allowance, without counting a call. */
+  check(name: RateLimitName, keys: readonly string[]): Promise<void>;
+  /** Closes the Redis connection, if any. */
+  dispose(): Promise<void>;
+}
+
+/** The error of a call over its allowance; `httpStatus` only for errors raised before execution. */
+export function rateLimited(name: RateLimitName, rate: Rate, retryAfterMs: number, httpStatus?: number) {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const error = apiError(
+    ErrorCode.RateLimited,
+    `Too many ${described[name]}: at most ${rate.points} per ${rate.seconds} s. Retry in ${retryAfterMs} ms.`,
+    { retryAfterMs, limit: name },
+    httpStatus,
+  );
+  // Yoga copies `http.headers` onto the response.
+  if (httpStatus) (error.extensions.http as { headers?: Record<string, string> }).headers = { 'Retry-After': String(retryAfterSeconds) };
+  return error;
+}
+
+/**
+ * Every limit is a rate-limiter-flexible limiter: in Redis when `redisUrl`
+ * is set (one allowance shared by every instance), with an in-memory
+ * insurance limiter that takes over while Redis does not answer; in memory
+ * otherwise. Memory limiters forget a key when its window ends, so they hold
+ * at most one entry per key active in the last window.
+ */
+export function createRateLimits(options: RateLimitsOptions): RateLimits {
+  const { rates, redisUrl, prefix = 'realmcast:', timeoutMs = 500 } = options;
+  const redis = redisUrl ? createFailFastRedis(redisUrl, 'limits', timeoutMs) : undefined;
+  redis?.on('error', () => {}); // the insurance limiter counts meanwhile; ioredis keeps reconnecting
+  const limiters = Object.fromEntries(
+    rateLimitNames.map((name) => {
+      const { points, seconds: duration } = rates[name];
+      const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
+      const limiter: RateLimiterAbstract = redis
+        ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix: `${prefix}limit:${name}`, insuranceLimiter: memory, rejectIfRedisNotReady: true })
+        : memory;
+      return [name, limiter];
+    }),
+  ) as Record<RateLimitName, RateLimiterAbstract>;
+
+  const refuse = (name: RateLimitName, res: RateLimiterRes, httpStatus?: number): never => {
+    throw rateLimited(name, rates[name], Math.max(1, res.msBeforeNext), httpStatus);
+  };
+
+  return {
+    async consume(name, keys, httpStatus) {
+      for (const key of keys) {
+        try {
+          await limiters[name].consume(key);
+        } catch (error) {
+          if (error instanceof RateLimiterRes) refuse(name, error, httpStatus);
+          throw error;
+        }
+      }
+    },
+    async check(name, keys) {
+      for (const key of keys) {
+        const res = await limiters[name].get(key);
+        if (res && res.consumedPoints >= rates[name].points) refuse(name, res);
+      }
+    },
+    async dispose() {
+      if (!redis) return;
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
+    },
+  };
+}

@@ -28,7 +28,7 @@ export type { LiveCacheWriter, StockTickLike } from './cache.js';
 export { backoffDelay } from './backoff.js';
 export type { ResubscribeEvent } from './resume-link.js';
 export type { ConnectionStatus, ConnectionStatusObservable } from './status.js';
-export { TransportInterruptedError, WebSocketAuthError } from './transport.js';
+export { ConnectionGaveUpError, TransportInterruptedError, WebSocketAuthError } from './transport.js';
 
 /**
  * Credentials: a token, nothing (anonymous), or a function returning either
@@ -85,8 +85,21 @@ export interface RealmcastClientOptions {
    * error) before checking HTTP and falling back to SSE. @default 3
    */
   fallbackAfterFailures?: number;
+  /**
+   * How long WebSocket attempts may keep failing before their
+   * acknowledgement (counted from the first failure) before the client checks
+   * HTTP and, when it works, falls back to SSE, whichever of this and
+   * `fallbackAfterFailures` comes first. @default 500 // ms: on SSE within a second of a refused upgrade
+   */
+  fallbackAfterMs?: number;
   /** While on SSE, how often to try the WebSocket again. @default 30_000 // 30 seconds */
   wsProbeIntervalMs?: number;
+  /**
+   * Failed connection attempts in a row (WebSocket or SSE) after which the
+   * client gives up: status `failed`, subscriptions end with
+   * `ConnectionGaveUpError`, until `reconnect()`. @default Infinity (retry forever)
+   */
+  maxRetries?: number;
   /** The cache to use. @default createRealmcastCache() */
   cache?: InMemoryCache;
   /**
@@ -113,7 +126,7 @@ export interface RealmcastClient {
    * resets the cache and refetches active queries (`me`, `portfolio`…).
    */
   switchUser(token: TokenSource): Promise<void>;
-  /** Drops the live connection and reconnects (e.g. after the device changed networks). */
+  /** Drops the live connection and reconnects (e.g. after the device changed networks, or after the client gave up). */
   reconnect(): void;
   /** Completes every subscription, closes all connections and stops the Apollo Client. */
   dispose(): Promise<void>;
@@ -133,7 +146,9 @@ export function createRealmcastClient(options: RealmcastClientOptions): Realmcas
     keepAliveMs = 10_000,
     sseFallback = true,
     fallbackAfterFailures = 3,
+    fallbackAfterMs = 500,
     wsProbeIntervalMs = 30_000,
+    maxRetries = Infinity,
     cache = createRealmcastCache(),
     liveCacheWriters = defaultLiveCacheWriters,
     onResubscribe,
@@ -154,7 +169,9 @@ export function createRealmcastClient(options: RealmcastClientOptions): Realmcas
     keepAliveMs,
     sseFallback,
     fallbackAfterFailures,
+    fallbackAfterMs,
     wsProbeIntervalMs,
+    maxRetries,
     status,
   });
 

@@ -15,8 +15,11 @@
  *   WebSocket is probed now and then to switch back.
  * - `offline`: the server cannot be reached at all; the client keeps retrying.
  *   Also the final status after `dispose()`.
+ * - `failed`: `maxRetries` attempts in a row failed and the client stopped
+ *   trying; subscriptions ended with `ConnectionGaveUpError`. `reconnect()`
+ *   (or reloading the page) starts over.
  */
-export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'fallback-sse' | 'offline';
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'fallback-sse' | 'offline' | 'failed';
 
 /** Read and watch the connection status. */
 export interface ConnectionStatusObservable {

@@ -51,6 +51,18 @@ export class WebSocketAuthError extends Error {
   }
 }
 
+/**
+ * The client gave up: `maxRetries` connection attempts in a row failed. Live
+ * subscriptions end with this error and new ones fail with it until
+ * `reconnect()` (or a new token) starts over.
+ */
+export class ConnectionGaveUpError extends Error {
+  override name = 'ConnectionGaveUpError';
+  constructor(readonly attempts: number) {
+    super(`Gave up connecting to the Realmcast server after ${attempts} failed attempts.`);
+  }
+}
+
 /** Reads the current token (or null for anonymous); called on every (re)connect and request. */
 export type TokenGetter = () => Promise<string | null>;
 
@@ -69,10 +81,12 @@ export interface SubscriptionTransportOptions {
   backoff: BackoffOptions;
   /** Ping interval; also how long a ping may go unanswered. */
   keepAliveMs: number;
-  /** See `RealmcastClientOptions` for these three. */
+  /** See `RealmcastClientOptions` for these five. */
   sseFallback: boolean;
   fallbackAfterFailures: number;
+  fallbackAfterMs: number;
   wsProbeIntervalMs: number;
+  maxRetries: number;
   /** Where the transport reports the connection status. */
   status: ConnectionStatusStore;
 }
@@ -85,6 +99,7 @@ export interface SubscriptionTransport {
   /**
    * Reconnects with fresh credentials: a new WebSocket (or new SSE requests),
    * every live subscription interrupted so it resumes on the new connection.
+   * After the client gave up, this starts over with a fresh retry budget.
    */
   restart(): void;
   /** Completes every live subscription and closes all connections. */
@@ -94,7 +109,7 @@ export interface SubscriptionTransport {
 /** One live subscription, as the transport tracks it. */
 interface LiveSubscription {
   readonly via: 'ws' | 'sse';
-  /** The WebSocket client it was sent on (ws only; unset while it waits for the next socket). */
+  /** The WebSocket it was sent on (ws only; unset while it waits for the next socket). */
   socket?: Socket;
   /** Stops it and tells the consumer to subscribe again. */
   interrupt(reason: string): void;
@@ -104,20 +119,57 @@ interface LiveSubscription {
   end(): void;
 }
 
-/** One graphql-ws client: its socket and the connection attempts it makes over time. */
+/** One graphql-ws client: one socket at a time, and the connection attempts it makes over time. */
 interface Socket {
   client: WsClient;
-  /** The current socket is open and acknowledged. */
+  /** The current connection attempt is open and acknowledged. */
   acked: boolean;
   /** The current connection attempt got as far as an open socket. */
   opened: boolean;
-  /** Replaced or given up: its events are ignored and it never retries. */
-  retired: boolean;
-  /** Cancels pending retry waits when retired. */
+  /** Cancels its pending retry waits once it is no longer in use. */
   readonly abort: AbortController;
   /** Drops the connection when our ping gets no pong in time. */
   pongTimer?: ReturnType<typeof setTimeout>;
 }
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * Where the transport stands. This is the transport's one piece of
+ * connection state; only {@link createSubscriptionTransport}'s `transition`
+ * changes it.
+ */
+type State =
+  /** Subscriptions go over `socket` (connecting, or acknowledged once `socket.acked`). */
+  | { kind: 'ws'; socket: Socket }
+  /**
+   * graphql-ws gave up on a socket before its acknowledgement (a close code
+   * it does not retry); a new socket opens when `timer` fires. New WebSocket
+   * subscriptions wait for it.
+   */
+  | { kind: 'ws-waiting'; timer: Timer }
+  /** Subscriptions go over SSE; `probe` is a WebSocket attempt to switch back, `probeTimer` the wait for the next one. */
+  | { kind: 'sse'; probe: Socket | null; probeTimer?: Timer }
+  /** `maxRetries` attempts in a row failed: nothing is retried until `restart()`. */
+  | { kind: 'gave-up' }
+  | { kind: 'disposed' };
+
+/** Everything that moves the transport from one {@link State} to another. */
+type TransportEvent =
+  | { type: 'ws-connecting'; socket: Socket }
+  | { type: 'ws-connected'; socket: Socket }
+  | { type: 'ws-closed'; socket: Socket; code: number; reason: string }
+  /** `fallbackAfterMs` passed since the first failed attempt. */
+  | { type: 'fallback-due' }
+  /** The HTTP reachability check started after failed WebSocket attempts answered. */
+  | { type: 'http-checked'; reachable: boolean }
+  | { type: 'replacement-due' }
+  | { type: 'probe-due' }
+  | { type: 'sse-connected' }
+  /** An SSE request failed without a definite refusal from the server. */
+  | { type: 'sse-lost'; wasConnected: boolean }
+  | { type: 'restart' }
+  | { type: 'dispose' };
 
 /**
  * Close codes an application speaks after the upgrade succeeded: the socket
@@ -148,201 +200,109 @@ const graphqlWsGivesUp = (code: number) =>
 
 export function createSubscriptionTransport(options: SubscriptionTransportOptions): SubscriptionTransport {
   const { httpUrl, wsUrl, webSocketImpl, fetch, getToken, backoff, keepAliveMs, status } = options;
-  const { sseFallback, fallbackAfterFailures, wsProbeIntervalMs } = options;
+  const { sseFallback, fallbackAfterFailures, fallbackAfterMs, wsProbeIntervalMs, maxRetries } = options;
 
   const live = new Set<LiveSubscription>();
-  let mode: 'ws' | 'sse' = webSocketImpl ? 'ws' : 'sse';
-  let current: Socket | null = null;
-  let probe: Socket | null = null;
-  let probeTimer: ReturnType<typeof setTimeout> | undefined;
-  let everConnected = false;
-  /** Consecutive WebSocket attempts that failed before the acknowledgement. */
+  let state: State = { kind: 'gave-up' }; // replaced below, before anything can observe it
+  /** Consecutive failed connection attempts (WebSocket before its acknowledgement, SSE requests). */
   let failures = 0;
-  let checkingFallback = false;
-  /** Consecutive SSE requests that failed; the next one waits a backoff first. */
-  let sseFailures = 0;
-  let disposed = false;
-  /**
-   * Set while the client waits (backoff) to replace a WebSocket that graphql-ws
-   * gave up on before it was acknowledged: new ws subscriptions queue here
-   * and start on the replacement.
-   */
-  let replacementTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs from the first failed WebSocket attempt of a streak until `fallbackAfterMs`. */
+  let fallbackTimer: Timer | undefined;
+  /** An HTTP reachability check (SSE or "offline"?) is in flight. */
+  let checking = false;
+  let everConnected = false;
+  /** WebSocket subscriptions made while no socket is current (`ws-waiting`), started on the next one. */
   const awaitingSocket = new Set<() => void>();
-  let waitingForSocket = false;
+
+  const currentSocket = () => (state.kind === 'ws' ? state.socket : null);
+  const isInUse = (socket: Socket) => currentSocket() === socket || (state.kind === 'sse' && state.probe === socket);
 
   const interrupt = (via: 'ws' | 'sse', reason: string, socket?: Socket) => {
     for (const entry of [...live]) if (entry.via === via && (!socket || entry.socket === socket)) entry.interrupt(reason);
   };
 
-  // --- WebSocket ----------------------------------------------------------
-
-  const openSocket = (role: 'current' | 'probe'): Socket => {
-    const socket: Socket = { client: undefined as unknown as WsClient, acked: false, opened: false, retired: false, abort: new AbortController() };
-    // Assigned before createClient: with `lazy: false` it emits `connecting` synchronously.
-    if (role === 'current') {
-      current = socket;
-      clearTimeout(replacementTimer);
-      waitingForSocket = false;
-    } else probe = socket;
-    socket.client = createWsClient({
-      url: wsUrl,
-      webSocketImpl,
-      lazy: false,
-      keepAlive: keepAliveMs,
-      retryAttempts: Infinity,
-      // Re-read on every connection attempt, so a refreshed token is picked up.
-      connectionParams: async () => {
-        const token = await getToken();
-        return token ? { authToken: token } : {};
-      },
-      retryWait: (retries) => delay(backoffDelay(retries, backoff), socket.abort.signal),
-      // A probe tries once; a replaced socket stops; the current one retries forever.
-      shouldRetry: () => !socket.retired && socket === current,
-      onNonLazyError: noop, // reported through `closed` and the subscriptions' sinks
-      on: {
-        connecting: () => {
-          socket.opened = false;
-          if (socket !== current || socket.retired) return;
-          if (status.get() !== 'offline') status.set(everConnected ? 'reconnecting' : 'connecting');
-        },
-        opened: () => {
-          socket.opened = true;
-        },
-        connected: () => onConnected(socket),
-        closed: (event) => {
-          clearTimeout(socket.pongTimer);
-          onClosed(socket, event);
-        },
-        // A connection can die without a close (a laptop sleeps, a NAT forgets it):
-        // no pong within `keepAliveMs` of our ping means it is gone.
-        ping: (received) => {
-          if (received) return;
-          clearTimeout(socket.pongTimer);
-          socket.pongTimer = setTimeout(() => socket.client.terminate(), keepAliveMs);
-        },
-        pong: (received) => {
-          if (received) clearTimeout(socket.pongTimer);
-        },
-      },
-    });
-    if (role === 'current') for (const start of [...awaitingSocket]) start();
-    return socket;
+  /** Leaves the current state: stops its timers and closes the sockets the next state does not keep. */
+  const leave = (keep?: Socket) => {
+    if (state.kind === 'ws-waiting') clearTimeout(state.timer);
+    if (state.kind === 'sse') clearTimeout(state.probeTimer);
+    const sockets = state.kind === 'ws' ? [state.socket] : state.kind === 'sse' && state.probe ? [state.probe] : [];
+    return Promise.all(sockets.filter((socket) => socket !== keep).map(close));
   };
 
-  const retire = async (socket: Socket | null) => {
-    if (!socket || socket.retired) return;
-    socket.retired = true;
+  const close = async (socket: Socket) => {
     socket.abort.abort();
     clearTimeout(socket.pongTimer);
-    if (socket === current) current = null;
-    if (socket === probe) probe = null;
     // `dispose` waits for a connection attempt in flight; only an open socket is worth waiting for.
     const closing = Promise.resolve(socket.client.dispose()).catch(noop);
     if (socket.acked) await closing;
   };
 
-  const onConnected = (socket: Socket) => {
-    if (socket.retired) return;
-    socket.acked = true;
+  /** A probe that got through becomes the current socket; subscriptions waiting for a socket start on it. */
+  const enterWs = (socket: Socket) => {
+    void leave(socket);
+    state = { kind: 'ws', socket };
+    for (const start of [...awaitingSocket]) start();
+  };
+
+  /** A connection worked (or the transport starts over): the failure streak ends. */
+  const resetFailures = () => {
     failures = 0;
-    if (socket === probe) {
-      // The WebSocket works again: move every subscription back to it.
-      probe = null;
-      current = socket;
-      mode = 'ws';
-      clearTimeout(probeTimer);
-      interrupt('sse', 'switching back to WebSocket');
-    }
-    everConnected = true;
-    status.set('connected');
+    clearTimeout(fallbackTimer);
+    fallbackTimer = undefined;
   };
 
-  const onClosed = (socket: Socket, event: unknown) => {
-    if (socket.retired) return;
-    const { code = 1006 } = (event ?? {}) as { code?: number };
-    const wasAcked = socket.acked;
-    socket.acked = false;
-    if (socket === probe) {
-      void retire(socket);
-      scheduleProbe();
-      return;
-    }
-    if (socket !== current) return;
-    if (wasAcked) {
-      if (fatalCloseCodes.has(code)) {
-        // graphql-ws gives up on these and fails the subscriptions itself.
-        status.set('offline');
-        return;
-      }
-      status.set('reconnecting');
-      interrupt('ws', `WebSocket closed (${code})`, socket);
-      return;
-    }
-    if (graphqlWsGivesUp(code)) {
-      // Before the acknowledgement this is a failed attempt like any other, but
-      // graphql-ws will not retry it: replace the socket ourselves.
-      void replaceAfterFatalClose(socket, code);
-      return;
-    }
-    if (code === CloseCode.Forbidden) {
-      // Invalid credentials: graphql-ws retries (with the token read again), SSE would be refused too.
-      const { reason = '' } = (event ?? {}) as { reason?: string };
-      const error = new WebSocketAuthError(code, reason);
-      for (const entry of [...live]) if (entry.via === 'ws' && entry.socket === socket) entry.fail(error);
-      return;
-    }
-    if (socket.opened && isApplicationCloseCode(code)) return; // the server spoke: not a blocked upgrade
+  const enterSse = () => {
+    void leave();
+    resetFailures();
+    state = { kind: 'sse', probe: null };
+    status.set('fallback-sse');
+    interrupt('ws', 'WebSocket unavailable, switching to SSE');
+    scheduleProbe();
+  };
+
+  const giveUp = () => {
+    void leave();
+    clearTimeout(fallbackTimer);
+    state = { kind: 'gave-up' };
+    status.set('failed');
+    const error = new ConnectionGaveUpError(failures);
+    for (const start of [...awaitingSocket]) start();
+    for (const entry of [...live]) entry.fail(error);
+  };
+
+  const scheduleProbe = () => {
+    if (state.kind !== 'sse' || !webSocketImpl) return;
+    clearTimeout(state.probeTimer);
+    state.probeTimer = setTimeout(() => transition({ type: 'probe-due' }), wsProbeIntervalMs);
+  };
+
+  /** Counts a failed attempt; returns false when that exhausted `maxRetries` (the client gave up). */
+  const attemptFailed = (): boolean => {
     failures += 1;
-    if (failures >= fallbackAfterFailures) void considerFallback(socket);
+    if (failures > maxRetries) {
+      giveUp();
+      return false;
+    }
+    if ((state.kind === 'ws' || state.kind === 'ws-waiting') && failures === 1 && sseFallback) {
+      fallbackTimer = setTimeout(() => transition({ type: 'fallback-due' }), fallbackAfterMs);
+    }
+    if (failures >= fallbackAfterFailures) checkHttp();
+    return true;
   };
 
   /**
-   * A connection attempt was closed before the acknowledgement with a code
-   * graphql-ws does not retry (1011, 4400, 4500…). It counts as a failed
-   * attempt: the subscriptions on it wait for the next socket, which is
-   * opened after a backoff delay, or move to SSE once `fallbackAfterFailures`
-   * attempts failed and HTTP works.
+   * WebSocket attempts keep failing before their acknowledgement. If plain
+   * HTTP gets through, something between us and the server blocks
+   * WebSockets: use SSE. If not, the server (or the network) is down: say so
+   * and keep retrying.
    */
-  const replaceAfterFatalClose = async (socket: Socket, code: number) => {
-    failures += 1;
-    waitingForSocket = true;
-    void retire(socket); // `current` is null until the replacement: subscriptions queue
-    interrupt('ws', `WebSocket closed (${code}) before it was acknowledged`, socket);
-    const attempt = failures;
-    if (failures >= fallbackAfterFailures) {
-      const reachable = await httpReachable();
-      if (disposed || mode !== 'ws' || current || !waitingForSocket) return; // restarted meanwhile
-      if (reachable && sseFallback) {
-        waitingForSocket = false;
-        switchToSse(socket);
-        return;
-      }
-      if (!reachable) status.set('offline');
-    }
-    if (disposed) return;
-    clearTimeout(replacementTimer);
-    replacementTimer = setTimeout(() => {
-      if (!disposed && mode === 'ws' && !current) openSocket('current');
-    }, backoffDelay(attempt - 1, backoff));
-  };
-
-  /**
-   * The WebSocket keeps failing before it is acknowledged. If plain HTTP gets
-   * through, something between us and the server blocks WebSockets: use SSE.
-   * If not, the server (or the network) is down: say so and keep retrying.
-   */
-  const considerFallback = async (socket: Socket) => {
-    if (checkingFallback) return;
-    checkingFallback = true;
-    try {
-      const reachable = await httpReachable();
-      if (disposed || socket !== current || socket.acked) return;
-      if (reachable && sseFallback) switchToSse(socket);
-      else if (!reachable) status.set('offline');
-    } finally {
-      checkingFallback = false;
-    }
+  const checkHttp = () => {
+    if ((state.kind !== 'ws' && state.kind !== 'ws-waiting') || checking) return;
+    checking = true;
+    void httpReachable().then((reachable) => {
+      checking = false;
+      transition({ type: 'http-checked', reachable });
+    });
   };
 
   const httpReachable = async () => {
@@ -361,21 +321,175 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     }
   };
 
-  const switchToSse = (socket: Socket) => {
-    mode = 'sse';
-    failures = 0;
-    void retire(socket);
-    status.set('fallback-sse');
-    interrupt('ws', 'WebSocket unavailable, switching to SSE');
-    scheduleProbe();
-  };
+  /** The one place the transport changes state. */
+  function transition(event: TransportEvent): void {
+    if (state.kind === 'disposed') return;
+    switch (event.type) {
+      case 'ws-connecting': {
+        event.socket.opened = false;
+        if (currentSocket() === event.socket && status.get() !== 'offline') status.set(everConnected ? 'reconnecting' : 'connecting');
+        return;
+      }
+      case 'ws-connected': {
+        const { socket } = event;
+        if (!isInUse(socket)) return;
+        socket.acked = true;
+        resetFailures();
+        if (state.kind === 'sse') {
+          // The probe got through: the WebSocket works again, move every subscription back to it.
+          enterWs(socket);
+          interrupt('sse', 'switching back to WebSocket');
+        }
+        everConnected = true;
+        status.set('connected');
+        return;
+      }
+      case 'ws-closed': {
+        const { socket, code, reason } = event;
+        clearTimeout(socket.pongTimer);
+        const wasAcked = socket.acked;
+        socket.acked = false;
+        if (state.kind === 'sse' && state.probe === socket) {
+          void close(socket);
+          state.probe = null;
+          scheduleProbe();
+          return;
+        }
+        if (currentSocket() !== socket) return;
+        if (wasAcked) {
+          if (fatalCloseCodes.has(code)) {
+            // graphql-ws gives up on these and fails the subscriptions itself.
+            status.set('offline');
+            return;
+          }
+          status.set('reconnecting');
+          interrupt('ws', `WebSocket closed (${code})`, socket);
+          return;
+        }
+        if (graphqlWsGivesUp(code)) {
+          // Before the acknowledgement this is a failed attempt like any other, but
+          // graphql-ws will not retry it: wait for a replacement socket, opened after a backoff.
+          void close(socket);
+          state = { kind: 'ws-waiting', timer: setTimeout(() => transition({ type: 'replacement-due' }), backoffDelay(failures, backoff)) };
+          interrupt('ws', `WebSocket closed (${code}) before it was acknowledged`, socket);
+          attemptFailed();
+          return;
+        }
+        if (code === CloseCode.Forbidden) {
+          // Invalid credentials: graphql-ws retries (with the token read again), SSE would be refused too.
+          const error = new WebSocketAuthError(code, reason);
+          for (const entry of [...live]) if (entry.via === 'ws' && entry.socket === socket) entry.fail(error);
+          return;
+        }
+        if (socket.opened && isApplicationCloseCode(code)) return; // the server spoke: not a blocked upgrade
+        attemptFailed();
+        return;
+      }
+      case 'fallback-due': {
+        fallbackTimer = undefined;
+        if (state.kind === 'ws-waiting' || (state.kind === 'ws' && !state.socket.acked)) checkHttp();
+        return;
+      }
+      case 'http-checked': {
+        if (state.kind !== 'ws' && state.kind !== 'ws-waiting') return;
+        if (state.kind === 'ws' && state.socket.acked) return; // connected meanwhile
+        if (event.reachable && sseFallback) enterSse();
+        else if (!event.reachable) status.set('offline');
+        return;
+      }
+      case 'replacement-due': {
+        if (state.kind === 'ws-waiting') openSocket('current');
+        return;
+      }
+      case 'probe-due': {
+        if (state.kind === 'sse' && !state.probe) openSocket('probe');
+        return;
+      }
+      case 'sse-connected': {
+        resetFailures();
+        if (state.kind === 'sse') status.set('fallback-sse');
+        return;
+      }
+      case 'sse-lost': {
+        if (!attemptFailed()) return;
+        if (!event.wasConnected && state.kind === 'sse') status.set('offline');
+        return;
+      }
+      case 'restart': {
+        resetFailures();
+        if (state.kind === 'sse') {
+          interrupt('sse', 'reconnecting with new credentials');
+          return;
+        }
+        if (!webSocketImpl) {
+          void leave();
+          state = { kind: 'sse', probe: null };
+          status.set('fallback-sse');
+          return;
+        }
+        status.set(everConnected ? 'reconnecting' : 'connecting');
+        openSocket('current');
+        interrupt('ws', 'reconnecting with new credentials');
+        return;
+      }
+      case 'dispose': {
+        void leave();
+        clearTimeout(fallbackTimer);
+        state = { kind: 'disposed' };
+        return;
+      }
+    }
+  }
 
-  const scheduleProbe = () => {
-    clearTimeout(probeTimer);
-    if (disposed || !webSocketImpl || mode !== 'sse') return;
-    probeTimer = setTimeout(() => {
-      if (!disposed && mode === 'sse' && !probe) openSocket('probe');
-    }, wsProbeIntervalMs);
+  // --- WebSocket ----------------------------------------------------------
+
+  const openSocket = (role: 'current' | 'probe'): Socket => {
+    const socket: Socket = { client: undefined as unknown as WsClient, acked: false, opened: false, abort: new AbortController() };
+    // In use before createClient: with `lazy: false` it emits `connecting` synchronously.
+    if (role === 'current') {
+      void leave();
+      state = { kind: 'ws', socket };
+    } else if (state.kind === 'sse') state.probe = socket;
+    socket.client = createWsClient({
+      url: wsUrl,
+      webSocketImpl,
+      lazy: false,
+      keepAlive: keepAliveMs,
+      retryAttempts: Infinity,
+      // Re-read on every connection attempt, so a refreshed token is picked up.
+      connectionParams: async () => {
+        const token = await getToken();
+        return token ? { authToken: token } : {};
+      },
+      retryWait: (retries) => delay(backoffDelay(retries, backoff), socket.abort.signal),
+      // A probe tries once; a replaced socket stops; the current one retries until `maxRetries`.
+      shouldRetry: () => currentSocket() === socket,
+      onNonLazyError: noop, // reported through `closed` and the subscriptions' sinks
+      on: {
+        connecting: () => transition({ type: 'ws-connecting', socket }),
+        opened: () => {
+          socket.opened = true;
+        },
+        connected: () => transition({ type: 'ws-connected', socket }),
+        closed: (event) => {
+          const { code = 1006, reason = '' } = (event ?? {}) as { code?: number; reason?: string };
+          transition({ type: 'ws-closed', socket, code, reason });
+        },
+        // A connection can die without a close (a laptop sleeps, a NAT forgets it):
+        // no pong within `keepAliveMs` of our ping means it is gone.
+        ping: (received) => {
+          if (received) return;
+          clearTimeout(socket.pongTimer);
+          socket.pongTimer = setTimeout(() => socket.client.terminate(), keepAliveMs);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(socket.pongTimer);
+        },
+      },
+    });
+    // Subscriptions waiting for a socket start once its client exists.
+    if (currentSocket() === socket) for (const start of [...awaitingSocket]) start();
+    return socket;
   };
 
   /**
@@ -384,12 +498,15 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
    */
   const wsFacade: Pick<WsClient, 'subscribe'> = {
     subscribe(payload, sink: Sink<any>) {
-      const socket = current;
-      if (disposed) {
+      if (state.kind === 'disposed') {
         queueMicrotask(() => sink.error(new Error('The Realmcast client is disposed.')));
         return noop;
       }
-      if (!socket && !waitingForSocket) {
+      if (state.kind === 'gave-up') {
+        queueMicrotask(() => sink.error(new ConnectionGaveUpError(failures)));
+        return noop;
+      }
+      if (state.kind === 'sse') {
         // Only reachable in the instant of a switch: let the resume link route it again.
         queueMicrotask(() => sink.error(new TransportInterruptedError('no WebSocket right now')));
         return noop;
@@ -423,9 +540,10 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       live.add(entry);
       function attach() {
         awaitingSocket.delete(attach);
-        if (done || !current) return;
-        entry.socket = current;
-        release = current.client.subscribe(payload, {
+        const socket = currentSocket();
+        if (done || !socket) return;
+        entry.socket = socket;
+        release = socket.client.subscribe(payload, {
           next: (value) => {
             if (!done) sink.next(value);
           },
@@ -443,8 +561,8 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
           },
         });
       }
-      // Waiting for the socket that replaces one closed before its acknowledgement.
-      if (socket) attach();
+      // In `ws-waiting`, it starts on the socket that replaces the one closed before its acknowledgement.
+      if (state.kind === 'ws') attach();
       else awaitingSocket.add(attach);
       return () => {
         if (!done) finish();
@@ -470,8 +588,12 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   const sseLink = new ApolloLink(
     (operation) =>
       new Observable((observer) => {
-        if (disposed) {
+        if (state.kind === 'disposed') {
           observer.error(new Error('The Realmcast client is disposed.'));
+          return;
+        }
+        if (state.kind === 'gave-up') {
+          observer.error(new ConnectionGaveUpError(failures));
           return;
         }
         const payload = {
@@ -483,7 +605,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
         let done = false;
         let connected = false;
         let release = noop;
-        let timer: ReturnType<typeof setTimeout> | undefined;
+        let timer: Timer | undefined;
         const finish = () => {
           done = true;
           clearTimeout(timer);
@@ -525,9 +647,10 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
                   observer.error(new Error(`The server refused the SSE subscription (HTTP ${refusedWith}).`, { cause: error }));
                   return;
                 }
-                sseFailures += 1;
-                if (!connected && mode === 'sse') status.set('offline');
-                observer.error(new TransportInterruptedError('SSE connection lost', { cause: error }));
+                transition({ type: 'sse-lost', wasConnected: connected });
+                observer.error(
+                  state.kind === 'gave-up' ? new ConnectionGaveUpError(failures) : new TransportInterruptedError('SSE connection lost', { cause: error }),
+                );
               },
               complete: () => {
                 if (done) return;
@@ -539,14 +662,13 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
             {
               connected: () => {
                 connected = true;
-                sseFailures = 0;
-                if (mode === 'sse' && !done) status.set('fallback-sse');
+                if (!done) transition({ type: 'sse-connected' });
               },
             },
           );
         };
-        const wait = sseFailures > 0 ? backoffDelay(sseFailures - 1, backoff) : 0;
-        timer = setTimeout(start, wait);
+        // After failed requests, the next one waits a backoff first.
+        timer = setTimeout(start, failures > 0 ? backoffDelay(failures - 1, backoff) : 0);
         return () => {
           if (!done) finish();
         };
@@ -555,33 +677,26 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
 
   // --- Together ---------------------------------------------------------------
 
-  if (mode === 'ws') openSocket('current');
-  else status.set('fallback-sse');
+  if (webSocketImpl) openSocket('current');
+  else {
+    state = { kind: 'sse', probe: null };
+    status.set('fallback-sse');
+  }
 
   return {
-    link: ApolloLink.split(() => mode === 'ws', wsLink, sseLink),
+    // While waiting for a replacement socket, subscriptions queue on the WebSocket side.
+    link: ApolloLink.split(() => state.kind !== 'sse', wsLink, sseLink),
     get mode() {
-      return mode;
+      return state.kind === 'sse' ? 'sse' : 'ws';
     },
-    restart() {
-      if (disposed) return;
-      if (mode === 'ws') {
-        const previous = current;
-        status.set(everConnected ? 'reconnecting' : 'connecting');
-        openSocket('current');
-        void retire(previous);
-        interrupt('ws', 'reconnecting with new credentials');
-      } else {
-        interrupt('sse', 'reconnecting with new credentials');
-      }
-    },
+    restart: () => transition({ type: 'restart' }),
     async dispose() {
-      if (disposed) return;
-      disposed = true;
-      clearTimeout(probeTimer);
-      clearTimeout(replacementTimer);
+      if (state.kind === 'disposed') return;
+      const closing = leave();
+      clearTimeout(fallbackTimer);
+      state = { kind: 'disposed' };
       for (const entry of [...live]) entry.end();
-      await Promise.all([retire(current), retire(probe)]);
+      await closing;
       sse.dispose();
       status.set('offline');
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MarketTickerDocument, SetStockPriceDocument, StocksDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../client/generated/graphql.js';
-import { WebSocketAuthError, type ConnectionStatus, type ResubscribeEvent } from '../client/index.js';
+import { ConnectionGaveUpError, WebSocketAuthError, type ConnectionStatus, type ResubscribeEvent } from '../client/index.js';
 import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from './client-harness.js';
 import { listening, startServer } from './harness.js';
 
@@ -22,6 +22,38 @@ describe('client: SSE fallback', () => {
     expect((await feed.next()).data?.worldEvents).toMatchObject({ kind: 'announcement', message: 'Carried by SSE' });
     expect(statuses).not.toContain('connected');
     expect(statuses.at(-1)).toBe('fallback-sse');
+  });
+
+  it('should be on SSE before a third backoff when the upgrade is refused, with the default delays', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    // The default delays (500 ms doubling): three attempts would take ~0.4 + 0.75 s; fallbackAfterMs (500 ms) comes first.
+    const realm = realmcastClient(proxy.url, { retryDelayMs: 500, maxRetryDelayMs: 15_000, wsProbeIntervalMs: 60_000 });
+    await realm.status.when('fallback-sse');
+    expect(proxy.refusedUpgrades).toBeGreaterThanOrEqual(1);
+    expect(proxy.refusedUpgrades).toBeLessThan(3);
+  });
+
+  it('should give up after maxRetries failed attempts, fail subscriptions with ConnectionGaveUpError, and start over on reconnect()', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url, { closeUpgradesWith: 1011 });
+    const realm = realmcastClient(proxy.url, { maxRetries: 2, sseFallback: false });
+    const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    await realm.status.when('failed');
+    expect(proxy.closedUpgrades).toBe(3); // the first attempt and two retries
+    expect((await feed.next()).error).toBeInstanceOf(ConnectionGaveUpError);
+    const refused = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    expect((await refused.next()).error).toBeInstanceOf(ConnectionGaveUpError);
+    expect(proxy.closedUpgrades).toBe(3); // given up: nothing more is tried
+
+    proxy.closeUpgradesWith(null);
+    realm.reconnect();
+    await realm.status.when('connected');
+    const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
+    const again = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    await listening(app, 'streamEvent', 'world');
+    await gm.client.mutate({ mutation: AnnounceWorldEventDocument, variables: { message: 'Back after giving up' } });
+    expect((await again.next()).data?.worldEvents).toMatchObject({ message: 'Back after giving up' });
   });
 
   it.each([1011, 4500])(
@@ -49,7 +81,7 @@ describe('client: SSE fallback', () => {
   it('should retry a WebSocket closed with 1011 before the acknowledgement, without SSE', async () => {
     const app = await startServer();
     const proxy = await startProxy(app.url, { closeUpgradesWith: 1011 });
-    const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1_000 });
+    const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1_000, fallbackAfterMs: 60_000 });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
     const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
     // Retried with backoff: a few attempts fail, then the proxy lets the next one through.

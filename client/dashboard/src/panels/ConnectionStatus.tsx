@@ -7,6 +7,7 @@ const labels: Record<Status, { text: string; hint: string }> = {
   reconnecting: { text: 'Reconnecting…', hint: 'The live connection was lost; retrying. Missed events will be filled in.' },
   'fallback-sse': { text: 'Live · SSE fallback', hint: 'WebSockets are blocked on this network: live updates use Server-Sent Events.' },
   offline: { text: 'Offline', hint: 'The server cannot be reached; retrying.' },
+  failed: { text: 'Disconnected', hint: 'The client stopped retrying; reload the page to try again.' },
 };
 
 /** The always-visible status pill (announced politely to screen readers). */
@@ -29,6 +30,22 @@ export function ConnectionPill() {
  */
 export function ConnectionOverlay() {
   const status = useConnectionStatus();
+  if (status === 'failed') {
+    // The client gave up (`maxRetries`): nothing retries by itself any more.
+    return (
+      <div className="overlay overlay-failed" data-testid="connection-overlay">
+        <div className="overlay-card">
+          <div>
+            <p className="overlay-title">Disconnected</p>
+            <p className="muted">The live connection could not be restored. Reload the page to try again.</p>
+          </div>
+          <button type="button" className="button small" onClick={() => window.location.reload()}>
+            Reload
+          </button>
+        </div>
+      </div>
+    );
+  }
   if (status !== 'reconnecting' && status !== 'offline') return null;
   return (
     <div className={`overlay overlay-${status}`} data-testid="connection-overlay">

@@ -24,13 +24,12 @@
  *
  * Usage: npm run bot:relay -- --webhook https://chat.example/hooks/abc [--kinds a,b] [--threshold 5] [--game CODE]
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { GameSummaryDocument, GameTurnResultsDocument, MarketTickerDocument, StocksDocument, WorldFeedDocument } from '../generated/graphql.js';
 import type { GameTurnResultsSubscription, MarketTickerSubscription, WorldFeedSubscription } from '../generated/graphql.js';
 import { backoffDelay, type RealmcastClient } from '../index.js';
 import { connect, connectionUsage, isMain, list, log, numberFlag, parseCommandLine, untilSignal } from './cli.js';
+import { readJsonFile, writeJsonFileAtomic } from './state-file.js';
 
 /** What the relay remembers between runs. */
 export interface RelayState {
@@ -182,12 +181,7 @@ export function createRelay(options: RelayOptions): Relay {
   /** Events are handled one at a time, in arrival order, so posts and state writes stay in order. */
   let queue: Promise<void> = Promise.resolve();
 
-  const saveState = async () => {
-    await mkdir(path.dirname(stateFile), { recursive: true });
-    const temporary = `${stateFile}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
-    await rename(temporary, stateFile); // atomic: a crash never leaves half a file
-  };
+  const saveState = () => writeJsonFileAtomic(stateFile, state);
 
   /** Posts until it succeeds, is refused for good, or the relay stops. Returns false when stopped. */
   const post = async (text: string, idempotencyKey: string): Promise<boolean> => {
@@ -239,11 +233,10 @@ export function createRelay(options: RelayOptions): Relay {
       return delivered;
     },
     async start() {
-      try {
-        state = { cursors: {}, reportedPrices: {}, ...JSON.parse(await readFile(stateFile, 'utf8')) };
+      const stored = await readJsonFile<Partial<RelayState>>(stateFile);
+      if (stored) {
+        state = { cursors: {}, reportedPrices: {}, ...stored };
         logger(`resuming from ${stateFile}`);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
       if (sources.some((s) => s.name === 'market')) {
         // First run: the current prices are the references for "big moves".

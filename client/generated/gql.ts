@@ -45,6 +45,8 @@ type Documents = {
     "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": typeof types.StocksDocument,
     "fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}": typeof types.StrategyFieldsFragmentDoc,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": typeof types.SubmitChoiceDocument,
+    "subscription TelegramGameResults($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after, types: [TurnResolved, PlayerLeft]) {\n    __typename\n    cursor\n    at\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        label\n      }\n    }\n    ... on PlayerLeft {\n      remainingPlayers\n    }\n  }\n}": typeof types.TelegramGameResultsDocument,
+    "query TelegramGame($code: String!) {\n  game(code: $code) {\n    code\n    name\n    status\n    turnNumber\n    cursor\n  }\n}": typeof types.TelegramGameDocument,
     "subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}": typeof types.TradeExecutedDocument,
     "fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}": typeof types.TradeFieldsFragmentDoc,
     "query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}": typeof types.TradingDeskDocument,
@@ -83,6 +85,8 @@ const documents: Documents = {
     "query Stocks {\n  stocks {\n    ...StockFields\n  }\n}": types.StocksDocument,
     "fragment StrategyFields on StrategyPnl {\n  strategy\n  realizedPnl\n  unrealizedPnl\n  totalPnl\n  trades\n  wins\n  losses\n  winRate\n}": types.StrategyFieldsFragmentDoc,
     "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}": types.SubmitChoiceDocument,
+    "subscription TelegramGameResults($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after, types: [TurnResolved, PlayerLeft]) {\n    __typename\n    cursor\n    at\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        label\n      }\n    }\n    ... on PlayerLeft {\n      remainingPlayers\n    }\n  }\n}": types.TelegramGameResultsDocument,
+    "query TelegramGame($code: String!) {\n  game(code: $code) {\n    code\n    name\n    status\n    turnNumber\n    cursor\n  }\n}": types.TelegramGameDocument,
     "subscription TradeExecuted($after: String) {\n  tradeExecuted(after: $after) {\n    ...TradeFields\n  }\n}": types.TradeExecutedDocument,
     "fragment TradeFields on Trade {\n  id\n  cursor\n  symbol\n  side\n  quantity\n  price\n  strategy\n  realizedPnl\n  at\n}": types.TradeFieldsFragmentDoc,
     "query TradingDesk($interval: PnlInterval!, $from: DateTime, $month: String!, $trades: Int = 20) {\n  portfolio {\n    totalValue\n    totalPnl\n    todayPnl\n    strategies {\n      ...StrategyFields\n    }\n    trades(last: $trades) {\n      ...TradeFields\n    }\n    pnlHistory(interval: $interval, from: $from) {\n      at\n      equity\n      pnl\n      drawdown\n      drawdownPercent\n    }\n    pnlCalendar(month: $month) {\n      date\n      pnl\n      trades\n      wins\n      losses\n    }\n    drawdown {\n      max\n      maxPercent\n      peakAt\n      troughAt\n      recoveredAt\n      current\n      currentPercent\n    }\n  }\n}": types.TradingDeskDocument,
@@ -228,6 +232,14 @@ export function graphql(source: "fragment StrategyFields on StrategyPnl {\n  str
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"): (typeof documents)["mutation SubmitChoice($code: String!, $choiceId: ID!, $turnNumber: Int) {\n  submitChoice(code: $code, choiceId: $choiceId, turnNumber: $turnNumber) {\n    cursor\n    turnNumber\n    choicesSubmitted\n    totalPlayers\n    allSubmitted\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription TelegramGameResults($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after, types: [TurnResolved, PlayerLeft]) {\n    __typename\n    cursor\n    at\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        label\n      }\n    }\n    ... on PlayerLeft {\n      remainingPlayers\n    }\n  }\n}"): (typeof documents)["subscription TelegramGameResults($code: String!, $after: String) {\n  gameEvents(code: $code, after: $after, types: [TurnResolved, PlayerLeft]) {\n    __typename\n    cursor\n    at\n    ... on TurnResolved {\n      turnNumber\n      outcome\n      choice {\n        label\n      }\n    }\n    ... on PlayerLeft {\n      remainingPlayers\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query TelegramGame($code: String!) {\n  game(code: $code) {\n    code\n    name\n    status\n    turnNumber\n    cursor\n  }\n}"): (typeof documents)["query TelegramGame($code: String!) {\n  game(code: $code) {\n    code\n    name\n    status\n    turnNumber\n    cursor\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -35,7 +35,7 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** The bot's environment, validated: a bad value stops the bot with a message naming it. */
 const environment = z.object({
-  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF… (from BotFather)'),
+  TELEGRAM_BOT_TOKEN: z.string({ error: 'required: the token BotFather gave you' }).regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF… (from BotFather)'),
   TELEGRAM_API_ROOT: z.url().optional(),
   BOT_STATE: z.string().min(1).default('data/telegram-state.json'),
   TELEGRAM_WEBHOOK_URL: z.url().optional(),

@@ -53,7 +53,7 @@ function spawnBot(env: Record<string, string>, args: string[] = []): BotProcess 
   return {
     child,
     lines,
-    line(pattern, timeoutMs = 20_000) {
+    line(pattern, timeoutMs = 40_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           for (const line of lines) {
@@ -183,7 +183,8 @@ const textOf = (call: ApiCall) => {
 
 const isTo = (chatId: number, method = 'sendMessage') => (call: ApiCall) => call.method === method && Number(call.payload.chat_id) === chatId;
 
-describe('Telegram bot', () => {
+// Each test spawns the bot (tsx compiles it at start: seconds on a busy two-core machine).
+describe('Telegram bot', { timeout: 60_000 }, () => {
   it('should answer /start with help and the three buttons, register its commands, and answer every command clearly', async () => {
     const w = await world();
     await w.start();

@@ -23,7 +23,7 @@ export interface DeliveryOptions {
   pacer: ChatPacer;
   /** The current prices, in display order, and when the last one moved. */
   market: { rows(): StockRow[]; updatedAt(): number | undefined };
-  /** Messages waiting per chat; beyond it the oldest are dropped with a note. @default 200 */
+  /** Messages waiting per chat (besides the one being sent); beyond it the oldest are dropped with a note. @default 200 */
   maxOutboxPerChat?: number;
   /** Called after a chat was forgotten (to drop game subscriptions nobody follows). */
   onChatForgotten?(chatId: string): void;
@@ -215,11 +215,11 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       const chat = state.chats[chatId];
       if (!chat) return;
       chat.outbox.push({ id: chat.nextItemId++, text });
-      if (chat.outbox.length <= maxOutboxPerChat) return;
-      // Drop the oldest message not being sent right now (that one may already have arrived).
+      // The message being sent may already have arrived: only the others count, and go.
       const sending = sendingIds.get(chatId);
-      const oldest = chat.outbox.findIndex((item) => !sending?.has(item.id));
-      chat.outbox.splice(oldest, 1);
+      const waiting = chat.outbox.filter((item) => !sending?.has(item.id));
+      if (waiting.length <= maxOutboxPerChat) return;
+      chat.outbox.splice(chat.outbox.indexOf(waiting[0]!), 1);
       chat.dropped += 1;
       logger(`chat ${chatId}: ${maxOutboxPerChat} messages waiting, dropped the oldest`);
     },

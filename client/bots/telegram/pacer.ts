@@ -2,12 +2,12 @@
  * Keeps the bot under Telegram's flood limits: about one message per second
  * in a chat, 20 per minute in a group, about 30 per second overall; edits
  * count like messages. Every `sendMessage` and `editMessageText` goes
- * through {@link ChatPacer.transformer}, which reserves the chat's next free
- * slot and waits for it.
+ * through {@link ChatPacer.transformer}: calls in one chat go one at a time,
+ * each at least the chat's interval after the previous one was answered.
  *
  * Why not `@grammyjs/transformer-throttler`: it queues every call, so a
  * market ticking ten times a second would pile up ten edits a second per
- * chat. Here the sender asks {@link ChatPacer.wait} for the next slot first
+ * chat. Here the sender waits for the chat's turn ({@link ChatPacer.wait}) first
  * and only then builds the message from the latest prices (conflation), so
  * at most one edit per slot is ever made. `retry_after` answers (429) are
  * handled by `@grammyjs/auto-retry`, inside this transformer.
@@ -27,43 +27,80 @@ export interface ChatPacerOptions {
 export interface ChatPacer {
   /** Paces `sendMessage` and `editMessageText` per chat; install with `bot.api.config.use`. */
   transformer: Transformer;
-  /** Resolves when `chatId`'s next slot is free (without taking it); never when `signal` aborts. */
+  /** Resolves when `chatId` may get its next message (without taking the slot); never when `signal` aborts. */
   wait(chatId: number, signal: AbortSignal): Promise<void>;
 }
 
 const pacedMethods = new Set(['sendMessage', 'editMessageText']);
 
-/** Keeps slots for this many chats at most; older, already free slots are forgotten first. */
+/** Keeps this many idle chats at most; the longest idle are forgotten first. */
 const maxTrackedChats = 10_000;
+
+/** A chat's calls, one after another. */
+interface ChatLane {
+  /** Settles when the last call queued in this chat has been answered. */
+  tail: Promise<void>;
+  /** Calls queued or running. */
+  pending: number;
+  /** When the next call may leave (epoch ms). */
+  nextAt: number;
+}
 
 export function createChatPacer(options: ChatPacerOptions = {}): ChatPacer {
   const { privateIntervalMs = 1_000, groupIntervalMs = 3_000, globalIntervalMs = 34 } = options;
-  /** When each chat may get its next message (epoch ms). */
-  const nextAt = new Map<number, number>();
+  const lanes = new Map<number, ChatLane>();
   let globalNextAt = 0;
+  // Private chats have positive ids; groups, supergroups and channels negative ones.
+  const intervalOf = (chatId: number) => (chatId > 0 ? privateIntervalMs : groupIntervalMs);
 
-  const reserve = (chatId: number): number => {
-    const now = Date.now();
-    const slot = Math.max(now, nextAt.get(chatId) ?? 0, globalNextAt);
-    // Private chats have positive ids; groups, supergroups and channels negative ones.
-    nextAt.set(chatId, slot + (chatId > 0 ? privateIntervalMs : groupIntervalMs));
-    globalNextAt = slot + globalIntervalMs;
-    if (nextAt.size > maxTrackedChats) for (const [id, at] of nextAt) if (at <= now) nextAt.delete(id);
-    return slot - now;
+  const laneOf = (chatId: number): ChatLane => {
+    let lane = lanes.get(chatId);
+    if (!lane) {
+      if (lanes.size >= maxTrackedChats) {
+        const now = Date.now();
+        for (const [id, idle] of lanes) if (idle.pending === 0 && idle.nextAt <= now) lanes.delete(id);
+      }
+      lane = { tail: Promise.resolve(), pending: 0, nextAt: 0 };
+      lanes.set(chatId, lane);
+    }
+    return lane;
   };
 
   return {
     transformer: async (prev, method, payload, signal) => {
       const chatId = (payload as { chat_id?: unknown }).chat_id;
-      if (pacedMethods.has(method) && typeof chatId === 'number') {
-        const wait = reserve(chatId);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!pacedMethods.has(method) || typeof chatId !== 'number') return prev(method, payload, signal);
+      const lane = laneOf(chatId);
+      const previous = lane.tail;
+      let answered!: () => void;
+      lane.tail = new Promise((resolve) => (answered = resolve));
+      lane.pending += 1;
+      try {
+        // One call at a time per chat, and the gap counted from the previous
+        // answer: however long requests travel, they reach Telegram spaced.
+        await previous;
+        const chatWait = lane.nextAt - Date.now();
+        if (chatWait > 0) await new Promise((resolve) => setTimeout(resolve, chatWait));
+        const slot = Math.max(Date.now(), globalNextAt);
+        globalNextAt = slot + globalIntervalMs;
+        if (slot > Date.now()) await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
+        return await prev(method, payload, signal);
+      } finally {
+        lane.nextAt = Date.now() + intervalOf(chatId);
+        lane.pending -= 1;
+        answered();
       }
-      return prev(method, payload, signal);
     },
-    wait(chatId, signal) {
-      const wait = Math.max(nextAt.get(chatId) ?? 0, globalNextAt) - Date.now();
-      return wait > 0 ? delay(wait, signal) : Promise.resolve();
+    async wait(chatId, signal) {
+      for (;;) {
+        const lane = lanes.get(chatId);
+        if (!lane) return;
+        const tail = lane.tail;
+        await tail;
+        const wait = lane.nextAt - Date.now();
+        if (wait > 0) await delay(wait, signal);
+        if (lane.tail === tail) return; // nothing else was queued meanwhile
+      }
     },
   };
 }

@@ -79,8 +79,9 @@ export interface TelegramBotLimits {
   /** Distinct games followed by all chats together (one subscription each). @default 200 */
   maxGames?: number;
   /**
-   * Messages waiting per chat (a chat Telegram keeps answering 429, or a huge
-   * burst); beyond it the oldest are dropped with a note. @default 200
+   * Messages waiting per chat besides those being sent (a chat Telegram keeps
+   * answering 429, or a huge burst); beyond it the oldest are dropped with a
+   * note. @default 200
    */
   maxOutboxPerChat?: number;
 }

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench -- --smoke` end to end: every case against every server,
+ * with a handful of connections. It checks that the bench works and that
+ * every server delivers everything it published, exactly once, to the right
+ * subscribers; it asserts nothing about speed (that is what the bench's
+ * table is for).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Row } from '../bench/report.js';
+import { onTeardown } from './harness.js';
+import { repoRoot, servicesAvailable } from './scale/support.js';
+
+interface Results {
+  rows: Row[];
+}
+
+/** Runs the bench CLI; resolves with its exit code and output. */
+function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    onTeardown(() => child.kill('SIGKILL'));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('should run every case against every server and report every message delivered once', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'realmcast-bench-'));
+    onTeardown(() => rmSync(out, { recursive: true, force: true }));
+    // The Redis case needs the machine's Redis: a failure under CI, a narrower smoke elsewhere.
+    const redis = await servicesAvailable({ redis: true });
+    const cases = redis ? ['1k', '50-shapes', 'redis-1k', 'game'] : ['1k', '50-shapes', 'game'];
+
+    const { code, output } = await runBench(['--smoke', '--out', out, '--label', 'smoke', '--cases', cases.join(',')]);
+    expect(code, output).toBe(0);
+
+    const file = readdirSync(out).find((name) => name.endsWith('-smoke.json'));
+    expect(file, output).toBeDefined();
+    const { rows } = JSON.parse(readFileSync(path.join(out, file!), 'utf8')) as Results;
+    const expectedRuns = cases.flatMap((id) => (id === 'game' ? [`${id}/realmcast`] : ['ws', 'yoga', 'realmcast'].map((s) => `${id}/${s}`)));
+    expect(rows.map((r) => `${r.caseId}/${r.server}`)).toEqual(expectedRuns);
+    for (const row of rows) {
+      const where = `${row.caseId}/${row.server}: ${row.notes.join('; ')}`;
+      expect(row.received, where).toBeGreaterThan(0);
+      expect(row.received, where).toBe(row.expected);
+      expect(row.lost, where).toBe(0);
+      expect(row.misrouted, where).toBe(0);
+      expect(row.errors, where).toBe(0);
+      expect(row.cpuMicrosPerMessage, where).toBeGreaterThan(0);
+    }
+    // The table is in the Markdown file too, next to the machine it ran on.
+    const markdown = readFileSync(path.join(out, file!.replace(/\.json$/, '.md')), 'utf8');
+    expect(markdown).toContain('| case | server |');
+    expect(markdown).toMatch(/node v\d+/);
+  }, 300_000);
+});

@@ -21,6 +21,9 @@ export interface Row {
   p99VsWs: number;
   heapVsWs: number;
   publishSeconds: number;
+  /** Share of one core the server and the load generator used from the window's start to the end of the drain. */
+  serverBusy: number;
+  loadgenBusy: number;
   notes: string[];
 }
 
@@ -32,7 +35,7 @@ const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
 
 /** The bench table in Markdown; one row per case and server. */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['case', 'server', 'conns', 'offered msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'lost', 'CPU µs/msg', 'heap KB/conn', 'CPU ×ws', 'p99 ×ws', 'heap ×ws', 'notes'];
+  const header = ['case', 'server', 'conns', 'offered msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'lost', 'CPU µs/msg', 'server core %', 'heap KB/conn', 'CPU ×ws', 'p99 ×ws', 'heap ×ws', 'notes'];
   const lines = rows.map((r) => [
     r.case,
     r.server,
@@ -43,6 +46,7 @@ export function formatTable(rows: readonly Row[]): string {
     show(r.p99Ms, oneDecimal),
     integer.format(r.lost),
     show(r.cpuMicrosPerMessage, oneDecimal),
+    show(r.serverBusy * 100, integer),
     show(r.heapBytesPerConnection / 1_024, oneDecimal),
     r.server === 'ws' ? '1×' : ratio(r.cpuVsWs),
     r.server === 'ws' ? '1×' : ratio(r.p99VsWs),

@@ -112,17 +112,18 @@ const clockTicks = (() => {
 })();
 
 /**
- * A process's CPU time (user + system, all threads) in microseconds, read by
- * the kernel's accounting in /proc: it needs nothing from the process's
- * event loop, which may be saturated. Elsewhere, asks the process.
+ * A process's CPU time (user + system, all threads) in microseconds, from
+ * the kernel's accounting in /proc: it needs nothing from the process's event
+ * loop, which may be saturated. Elsewhere `fallback` asks the process (NaN
+ * without one).
  */
-async function cpuMicros(server: Peer<ServerCommands>): Promise<number> {
-  const stat = `/proc/${server.pid}/stat`;
+async function cpuMicros(pid: number, fallback?: () => Promise<number>): Promise<number> {
+  const stat = `/proc/${pid}/stat`;
   if (existsSync(stat)) {
     const fields = readFileSync(stat, 'utf8').split(')').pop()!.trim().split(' ');
     return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1_000_000;
   }
-  return (await server.call('cpu', {})).cpuMicros;
+  return fallback ? fallback() : Number.NaN;
 }
 
 interface Measurement {
@@ -131,6 +132,9 @@ interface Measurement {
   load: LoadResult;
   /** Server CPU over the window and drain, µs. */
   cpuMicros: number;
+  /** Busy share of one core over the window and drain: the server's and the load generator's. */
+  serverBusy: number;
+  loadgenBusy: number;
   /** Seconds from the first to the last measured receipt's window start (≥ the publishing window). */
   deliverySeconds: number;
   heapPerConnection: number;
@@ -184,16 +188,22 @@ async function measure(benchCase: BenchCase, kind: ServerKind, redisPrefix: stri
     await loadgen.call('arm', { t0 });
     const publishing = server.call('publish', { t0, rate: benchCase.rate, count }, (durationS + 600) * 1_000);
     await sleep(t0 - Date.now());
-    const cpuBefore = await cpuMicros(server);
+    const serverCpu = () => cpuMicros(server.pid, async () => (await server.call('cpu', {})).cpuMicros);
+    const cpuBefore = await serverCpu();
+    const loadgenCpuBefore = await cpuMicros(loadgen.pid);
     const published = await publishing;
     phase('drain');
     const load = await loadgen.call('finish', { t1: published.t1, published: published.published, drainMs: drainS * 1_000, stallMs: 3_000 }, (drainS + 60) * 1_000);
-    const cpuAfter = await cpuMicros(server);
+    const cpuAfter = await serverCpu();
+    const loadgenCpuAfter = await cpuMicros(loadgen.pid);
+    const wallMicros = (Date.now() - t0) * 1_000;
     return {
       case: benchCase,
       server: kind,
       load,
       cpuMicros: cpuAfter - cpuBefore,
+      serverBusy: (cpuAfter - cpuBefore) / wallMicros,
+      loadgenBusy: (loadgenCpuAfter - loadgenCpuBefore) / wallMicros,
       deliverySeconds: Math.max(durationS, (load.lastReceipt - t0) / 1_000),
       heapPerConnection,
       publishSeconds: (published.t1 - t0) / 1_000,
@@ -213,7 +223,7 @@ async function measure(benchCase: BenchCase, kind: ServerKind, redisPrefix: stri
 function machine() {
   const git = (...args: string[]) => {
     try {
-      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     } catch {
       return 'unknown';
     }
@@ -256,8 +266,20 @@ async function checkRedis() {
   }
 }
 
+/** Each side of N connections holds N sockets: refuse a run the open-file limit would break halfway. */
+function checkFileLimit() {
+  const needed = Math.max(...cases.map((c) => c.connections)) + 200;
+  try {
+    const limit = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+    if (limit !== 'unlimited' && Number(limit) < needed) throw new Error(`ulimit -n is ${limit}; N=${needed - 200} needs at least ${needed} (raise it with ulimit -n)`);
+  } catch (error) {
+    if ((error as Error).message.startsWith('ulimit')) throw error;
+  }
+}
+
 async function main() {
   if (cases.length === 0) throw new Error('no case left to run');
+  checkFileLimit();
   if (cases.some((c) => c.redis)) await checkRedis();
   const redisPrefix = `realmcast-bench-${randomBytes(4).toString('hex')}:`;
   const info = machine();
@@ -269,10 +291,9 @@ async function main() {
     for (const benchCase of cases) {
       const measured: Measurement[] = [];
       for (const kind of benchCase.servers) {
-        process.stdout.write(`  ${caseTitle(benchCase)} · ${kind} … `);
         const m = await measure(benchCase, kind, redisPrefix);
         measured.push(m);
-        console.log(`${Math.round(m.load.received / m.deliverySeconds)} msg/s, p99 ${m.load.latency.p99} ms, lost ${m.load.lost}`);
+        console.log(`  ${caseTitle(benchCase)} · ${kind}: ${Math.round(m.load.received / m.deliverySeconds)} msg/s, p99 ${m.load.latency.p99} ms, lost ${m.load.lost}`);
       }
       const floor = measured.find((m) => m.server === 'ws');
       rows.push(...measured.map((m) => toRow(m, floor)));
@@ -302,6 +323,8 @@ function toRow(m: Measurement, floor: Measurement | undefined): Row {
   const clip = (text: string | undefined) => String(text).replace(/[|\n]+/g, ' ').slice(0, 160);
   if (m.publishSeconds > durationS * 1.1 + 0.5) notes.push(`publishing took ${m.publishSeconds.toFixed(1)} s of ${durationS}`);
   if (m.publishFailed) notes.push(`${m.publishFailed} publishes failed: ${clip(m.publishError)}`);
+  // A load generator that used its core fully measured itself, not the server.
+  if (m.loadgenBusy > 0.9) notes.push(`load generator busy ${Math.round(m.loadgenBusy * 100)}%`);
   if (m.load.misrouted) notes.push(`${m.load.misrouted} misrouted`);
   if (m.load.errors) notes.push(`${m.load.errors} errors: ${clip(m.load.firstError)}`);
   if (!m.load.complete && m.load.lost) notes.push(`not all delivered within ${drainS} s`);
@@ -326,6 +349,8 @@ function toRow(m: Measurement, floor: Measurement | undefined): Row {
     p99VsWs: floor ? m.load.latency.p99 / floor.load.latency.p99 : Number.NaN,
     heapVsWs: floor ? m.heapPerConnection / floor.heapPerConnection : Number.NaN,
     publishSeconds: m.publishSeconds,
+    serverBusy: m.serverBusy,
+    loadgenBusy: m.loadgenBusy,
     notes,
   };
 }

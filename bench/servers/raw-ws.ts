@@ -5,11 +5,10 @@
  * per subscriber only the frame around it (its own id) and the socket write.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerOptions } from '../protocol.js';
-import { benchStocks, createMarketFeed, marketCursor, type Target, type Tick } from './target.js';
+import { benchStocks, createMarketFeed, listenMarket, marketCursor, type Target, type Tick } from './target.js';
 
 interface Subscriber {
   socket: WebSocket;
@@ -87,19 +86,11 @@ export async function startRawWs(options: ServerOptions): Promise<Target> {
     else broadcast(symbol, json);
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    info: { url: `ws://127.0.0.1:${port}/graphql`, keys: feed.keys },
-    publish: feed.publish,
-    warmup: feed.warmup,
-    count: feed.count,
-    async dispose() {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      publisher?.disconnect();
-      subscriber?.disconnect();
-    },
-  };
+  return listenMarket(server, feed, async () => {
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    publisher?.disconnect();
+    subscriber?.disconnect();
+  });
 }

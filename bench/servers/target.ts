@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { seedStocks } from '../../server/domain/seed.js';
 import type { ServerInfo } from '../protocol.js';
 
@@ -50,3 +52,16 @@ export function createMarketFeed(stocks: ReadonlyArray<{ symbol: string; price: 
 
 /** Cursors like Realmcast's (base64url of `stream:seq`), so every server sends the same bytes. */
 export const marketCursor = (seq: number) => Buffer.from(`market:${seq}`).toString('base64url');
+
+/** Starts `server` on a free loopback port and describes it as a market {@link Target}. */
+export async function listenMarket(server: Server, feed: ReturnType<typeof createMarketFeed>, dispose: () => Promise<void>): Promise<Target> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    info: { url: `ws://127.0.0.1:${port}/graphql`, keys: feed.keys },
+    publish: feed.publish,
+    warmup: feed.warmup,
+    count: feed.count,
+    dispose,
+  };
+}

@@ -6,7 +6,6 @@
  * shape as Realmcast's.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionArgs } from 'graphql';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub, withFilter, type PubSubEngine } from 'graphql-subscriptions';
@@ -15,7 +14,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
 import type { ServerOptions } from '../protocol.js';
-import { benchStocks, createMarketFeed, marketCursor, type Target, type Tick } from './target.js';
+import { benchStocks, createMarketFeed, listenMarket, marketCursor, type Target, type Tick } from './target.js';
 
 export async function startYoga(options: ServerOptions): Promise<Target> {
   if (options.workload !== 'market') throw new Error('the Yoga recipe only runs the market workload');
@@ -89,19 +88,11 @@ export async function startYoga(options: ServerOptions): Promise<Target> {
     pubsub.publish(topic, { stockTicked: { cursor: marketCursor(++seq), symbol, price, at: new Date().toISOString() } satisfies Tick }),
   );
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    info: { url: `ws://127.0.0.1:${port}/graphql`, keys: feed.keys },
-    publish: feed.publish,
-    warmup: feed.warmup,
-    count: feed.count,
-    async dispose() {
-      await graphqlWs.dispose();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await pubsub.close?.();
-    },
-  };
+  return listenMarket(server, feed, async () => {
+    await graphqlWs.dispose();
+    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pubsub.close?.();
+  });
 }

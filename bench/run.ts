@@ -225,9 +225,10 @@ function machine() {
     try {
       return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     } catch {
-      return 'unknown';
+      return undefined;
     }
   };
+  const head = git('rev-parse', '--short', 'HEAD');
   return {
     date: new Date().toISOString(),
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -237,7 +238,7 @@ function machine() {
     platform: `${process.platform} ${process.arch}`,
     loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
     pinned: pinning(0).length > 0 ? 'servers on core 0, load generator on core 1 (taskset)' : 'not pinned (no taskset or one core)',
-    commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'server') ? ' (server/ modified)' : ''}`,
+    commit: head ? `${head}${git('status', '--porcelain', '--', 'server') ? ' (server/ modified)' : ''}` : 'unknown (not a git checkout)',
   };
 }
 
@@ -283,7 +284,7 @@ async function main() {
   if (cases.some((c) => c.redis)) await checkRedis();
   const redisPrefix = `realmcast-bench-${randomBytes(4).toString('hex')}:`;
   const info = machine();
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `npm run bench -- ${process.argv.slice(2).map((a) => (/[\s"'$`]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`.trim();
   console.log(`Realmcast bench: ${cases.map((c) => c.id).join(', ')}; ${durationS} s windows; ${info.pinned}`);
 
   const rows: Row[] = [];
@@ -371,8 +372,8 @@ ${table}
 
 How to read it (see README "Performance"): *offered* is what the window's
 publishes should deliver, *delivered* what arrived per second (until the last
-measured receipt); latency is from the event's \`at\` (set when it is
-committed, same machine clock) to receipt; *lost* is what had not arrived
+measured receipt); latency is from the event's \`at\` (set in the
+transaction that commits it, same machine clock) to receipt; *lost* is what had not arrived
 ${drainS} s after the window; CPU is the server process's CPU time from the
 window's start until the load generator stopped waiting, per delivered
 message; heap is \`heapUsed\` after a forced GC with every connection

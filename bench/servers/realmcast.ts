@@ -27,6 +27,8 @@ export async function startRealmcast(options: ServerOptions): Promise<Target> {
     redisPrefix: options.redisPrefix,
     jwtSecret: randomBytes(32).toString('hex'),
     logger: createLogger('warn'),
+    // Every bench connection comes from 127.0.0.1; real clients come from many addresses.
+    operationRatePerAddress: { points: 1_000_000, seconds: 10 },
   });
   const url = app.url.replace(/^http/, 'ws');
   const workload = options.workload === 'game' ? await gameRoom(app, options.players ?? 12) : await market(app);

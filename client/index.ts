@@ -11,7 +11,8 @@
  * Link chain, top to bottom:
  * live cache writers → resume (`after:` the last cursor) → split: subscriptions
  * to the subscription transport (graphql-ws, or SSE as a fallback), queries and
- * mutations to HTTP with the `Authorization` header.
+ * mutations to HTTP with the `Authorization` header (orders get an idempotency
+ * key and are retried with it when the network fails).
  */
 import { ApolloClient } from '@apollo/client';
 import type { InMemoryCache } from '@apollo/client/cache';
@@ -19,6 +20,7 @@ import { ApolloLink } from '@apollo/client/link';
 import { SetContextLink } from '@apollo/client/link/context';
 import { HttpLink } from '@apollo/client/link/http';
 import { createLiveCacheLink, createRealmcastCache, defaultLiveCacheWriters, type LiveCacheWriter } from './cache.js';
+import { createIdempotencyLink } from './idempotency-link.js';
 import { ResumeLink, type ResubscribeEvent } from './resume-link.js';
 import { createStatusStore, type ConnectionStatusObservable } from './status.js';
 import { createSubscriptionTransport } from './transport.js';
@@ -67,6 +69,11 @@ export interface RealmcastClientOptions {
   fetch?: typeof fetch;
   /** First reconnect delay; doubles per failed attempt, with jitter. @default 500 // ms */
   retryDelayMs?: number;
+  /**
+   * Attempts in all of an order (`PlaceOrder`) when the network fails; every
+   * attempt carries the same idempotency key, so an order trades at most once. @default 3
+   */
+  orderAttempts?: number;
   /** Upper bound of the reconnect delay. @default 15_000 // 15 seconds */
   maxRetryDelayMs?: number;
   /**
@@ -142,6 +149,7 @@ export function createRealmcastClient(options: RealmcastClientOptions): Realmcas
     webSocketImpl = (globalThis as { WebSocket?: unknown }).WebSocket,
     fetch = globalThis.fetch,
     retryDelayMs = 500,
+    orderAttempts = 3,
     maxRetryDelayMs = 15_000,
     keepAliveMs = 10_000,
     sseFallback = true,
@@ -179,7 +187,7 @@ export function createRealmcastClient(options: RealmcastClientOptions): Realmcas
     const bearer = await currentToken();
     return bearer ? { headers: { ...context.headers, authorization: `Bearer ${bearer}` } } : {};
   });
-  const http = ApolloLink.from([auth, new HttpLink({ uri: urls.http, fetch })]);
+  const http = ApolloLink.from([createIdempotencyLink({ attempts: orderAttempts }), auth, new HttpLink({ uri: urls.http, fetch })]);
 
   const link = ApolloLink.from([
     ...(liveCacheWriters ? [createLiveCacheLink(liveCacheWriters)] : []),

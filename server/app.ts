@@ -323,7 +323,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       })
     : await startRecorder();
   const housekeeping = setInterval(() => {
-    Promise.all([events.prune(), services.market.pruneHistory(), services.analytics.prune(), services.economy.prune()])
+    Promise.all([events.prune(), services.market.pruneHistory(), services.analytics.prune(), services.economy.prune(), services.portfolios.pruneOrderKeys()])
       .then(([pruned]) => pruned && logger.info({ pruned }, 'event log pruned'))
       .catch((error) => logger.error({ err: error }, 'housekeeping failed'));
   }, 60_000);

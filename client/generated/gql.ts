@@ -29,7 +29,7 @@ type Documents = {
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": typeof types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": typeof types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": typeof types.MyGamesDocument,
-    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}": typeof types.PlaceOrderDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String, $idempotencyKey: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n    idempotencyKey: $idempotencyKey\n  ) {\n    ...TradeFields\n  }\n}": typeof types.PlaceOrderDocument,
     "subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}": typeof types.PnlTickedDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": typeof types.PortfolioChangedDocument,
     "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}": typeof types.PortfolioFieldsFragmentDoc,
@@ -69,7 +69,7 @@ const documents: Documents = {
     "subscription MarketTicker($symbols: [String!], $after: String) {\n  stockTicked(symbols: $symbols, after: $after) {\n    cursor\n    symbol\n    price\n    change\n    changePercent\n    at\n  }\n}": types.MarketTickerDocument,
     "query Me {\n  me {\n    id\n    name\n    role\n  }\n}": types.MeDocument,
     "query MyGames {\n  games(status: ACTIVE) {\n    code\n    name\n    turnNumber\n    maxPlayers\n    players {\n      player {\n        id\n      }\n    }\n  }\n}": types.MyGamesDocument,
-    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}": types.PlaceOrderDocument,
+    "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String, $idempotencyKey: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n    idempotencyKey: $idempotencyKey\n  ) {\n    ...TradeFields\n  }\n}": types.PlaceOrderDocument,
     "subscription PnlTicked {\n  pnlTicked {\n    at\n    totalValue\n    totalPnl\n    todayPnl\n    realizedPnl\n    unrealizedPnl\n    drawdown\n    strategies {\n      ...StrategyFields\n    }\n  }\n}": types.PnlTickedDocument,
     "subscription PortfolioChanged {\n  portfolioChanged {\n    ...PortfolioFields\n  }\n}": types.PortfolioChangedDocument,
     "fragment PortfolioFields on Portfolio {\n  cash\n  realizedPnl\n  unrealizedPnl\n  totalValue\n  positions {\n    symbol\n    quantity\n    averageCost\n    marketValue\n    unrealizedPnl\n  }\n  strategies {\n    strategy\n    positions {\n      symbol\n      quantity\n      averageCost\n    }\n  }\n}": types.PortfolioFieldsFragmentDoc,
@@ -171,7 +171,7 @@ export function graphql(source: "query MyGames {\n  games(status: ACTIVE) {\n   
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}"): (typeof documents)["mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n  ) {\n    ...TradeFields\n  }\n}"];
+export function graphql(source: "mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String, $idempotencyKey: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n    idempotencyKey: $idempotencyKey\n  ) {\n    ...TradeFields\n  }\n}"): (typeof documents)["mutation PlaceOrder($symbol: String!, $side: OrderSide!, $quantity: Int!, $strategy: String, $idempotencyKey: String) {\n  placeOrder(\n    symbol: $symbol\n    side: $side\n    quantity: $quantity\n    strategy: $strategy\n    idempotencyKey: $idempotencyKey\n  ) {\n    ...TradeFields\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

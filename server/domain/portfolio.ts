@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.j
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Db, Store, Tx } from '../store/store.js';
+import type { Database, Db, Store, Tx } from '../store/store.js';
 import { writeSeries } from './pnl-series.js';
 import { fromCents, toCents, validInt, validStrategy } from './validate.js';
 
@@ -35,7 +35,17 @@ export interface OrderInput {
   quantity: number;
   /** Strategy label; {@link defaultStrategy} when omitted. */
   strategy?: string | null;
+  /**
+   * Makes retries safe: the first order with this key from this player
+   * trades, every later one returns that trade (for {@link orderKeyRetentionMs}).
+   */
+  idempotencyKey?: string | null;
 }
+
+/** How long an order's idempotency key is remembered. */
+export const orderKeyRetentionMs = 86_400_000; // 24 hours
+/** What an idempotency key may look like (a UUID fits). */
+const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A filled order with its position in the player's trade stream. */
 export type TradeView = TradeRef & { cursor: string };
@@ -224,6 +234,17 @@ export async function valuePlayers(db: Db, playerIds: readonly string[]): Promis
   return result;
 }
 
+/** A row of `trades` as the API shows it. */
+function tradeView({ seq, ...row }: Database['trades']): TradeView {
+  return {
+    ...row,
+    side: row.side as OrderSide,
+    priceCents: Number(row.priceCents),
+    realizedCents: Number(row.realizedCents),
+    cursor: encodeCursor(Streams.trades(row.playerId), seq),
+  };
+}
+
 export type Portfolios = ReturnType<typeof createPortfolios>;
 
 /** Orders, portfolios and the trade log; no GraphQL in here. */
@@ -296,9 +317,31 @@ export function createPortfolios({
     async placeOrder(playerId: string, order: OrderInput): Promise<TradeView> {
       const quantity = validInt('quantity', order.quantity, 1, maxOrderQuantity);
       const strategy = validStrategy(order.strategy ?? defaultStrategy);
-      const { side } = order;
+      const { side, idempotencyKey: key } = order;
       const symbol = order.symbol.toUpperCase();
-      const trade = await events.transact(async (tx, append) => {
+      if (key != null && !idempotencyKeyPattern.test(key)) {
+        throw badInput('idempotencyKey', '"idempotencyKey" must be 1–64 letters, digits, "_", ".", ":" or "-" (a UUID fits).');
+      }
+      const outcome = await events.transact(async (tx, append): Promise<{ trade: TradeView; replayed: boolean }> => {
+        if (key != null) {
+          // Claiming the key first serializes retries: on PostgreSQL a concurrent
+          // claim of the same key waits for this transaction, then finds the key
+          // taken and returns its trade; if this one rolls back, the key is free again.
+          const claimed = await tx
+            .insertInto('orderKeys')
+            .values({ playerId, key, tradeId: '', at: new Date(clock()).toISOString() })
+            .onConflict((oc) => oc.columns(['playerId', 'key']).doNothing())
+            .returning('key')
+            .executeTakeFirst();
+          if (!claimed) {
+            const { tradeId } = await tx.selectFrom('orderKeys').select('tradeId').where('playerId', '=', playerId).where('key', '=', key).executeTakeFirstOrThrow();
+            const first = await tx.selectFrom('trades').selectAll().where('id', '=', tradeId).executeTakeFirstOrThrow();
+            if (first.symbol !== symbol || first.side !== side || first.quantity !== quantity || first.strategy !== strategy) {
+              throw apiError(ErrorCode.Conflict, 'This idempotencyKey was used for a different order.', { field: 'idempotencyKey' });
+            }
+            return { trade: tradeView(first), replayed: true };
+          }
+        }
         const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
         if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(order.symbol)}.`, { field: 'symbol' });
         const atMs = clock();
@@ -371,8 +414,12 @@ export function createPortfolios({
         };
         const entry = await append(Streams.trades(playerId), 'TradeExecuted', record);
         await tx.insertInto('trades').values({ ...record, seq: entry.seq }).execute();
-        return { ...record, cursor: encodeCursor(entry.stream, entry.seq) };
+        if (key != null) await tx.updateTable('orderKeys').set({ tradeId: record.id }).where('playerId', '=', playerId).where('key', '=', key).execute();
+        return { trade: { ...record, cursor: encodeCursor(entry.stream, entry.seq) }, replayed: false };
       });
+      const { trade } = outcome;
+      // A retried order changed nothing: nothing to tell.
+      if (outcome.replayed) return trade;
       // The trade is committed: a failed notice (Redis away) must not turn it into an error the client retries.
       const notify = (what: string, sent: Promise<void>) => sent.catch((error: unknown) => logger.error({ err: error, playerId }, `${what} publish failed`));
       await Promise.all([
@@ -395,13 +442,12 @@ export function createPortfolios({
       if (after !== undefined) query = query.where('seq', '>', decodeCursor(stream, after, 'after'));
       if (before !== undefined) query = query.where('seq', '<', decodeCursor(stream, before, 'before'));
       const rows = await query.orderBy('seq', 'desc').limit(last).execute();
-      return rows.map(({ seq, ...row }) => ({
-        ...row,
-        side: row.side as OrderSide,
-        priceCents: Number(row.priceCents),
-        realizedCents: Number(row.realizedCents),
-        cursor: encodeCursor(stream, seq),
-      }));
+      return rows.map(tradeView);
+    },
+
+    /** Forgets idempotency keys older than {@link orderKeyRetentionMs} (housekeeping). */
+    async pruneOrderKeys() {
+      await store.db.deleteFrom('orderKeys').where('at', '<', new Date(clock() - orderKeyRetentionMs).toISOString()).execute();
     },
 
     /**

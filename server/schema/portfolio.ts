@@ -214,6 +214,10 @@ builder.mutationField('placeOrder', (t) =>
       strategy: t.arg.string({
         description: `Label of the strategy or bot placing the order: 1–40 characters of letters, digits, spaces, "_", "." and "-"; at most ${maxStrategiesPerPlayer} per player. Default "${defaultStrategy}".`,
       }),
+      idempotencyKey: t.arg.string({
+        description:
+          'Makes retries safe: the first order with this key trades, and for 24 hours every later one from you with the same key returns that same trade without trading again (CONFLICT if it describes a different order). 1–64 letters, digits, "_", ".", ":" or "-"; a UUID fits. The typed client sets one on every order.',
+      }),
     },
     resolve: (_root, args, { viewer, services }) => services.portfolios.placeOrder(authorize(viewer, 'trade').id, args),
   }),

@@ -46,4 +46,17 @@ describe.skipIf(!available)('abuse limits across instances (Redis and PostgreSQL
     expect(used).toBeLessThanOrEqual(10 + 1e-9);
     expect(used).toBeGreaterThan(0);
   });
+
+  it('should trade once for one idempotency key sent to two instances at the same moment', async () => {
+    const database = await createTestDatabase();
+    const options = { databaseUrl: database.url, redisUrl, redisPrefix: testRedisPrefix(), jwtSecret };
+    const [a, b] = await Promise.all([0, 1].map(() => startServer(options)));
+    const token = await a!.token('PLAYER', 'Retrier');
+    const order = 'mutation ($key: String) { placeOrder(symbol: "IRON", side: BUY, quantity: 2, idempotencyKey: $key) { id } }';
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => gql((i % 2 ? b! : a!).url, order, { key: 'same-order' }, token)));
+    expect(results.map((r) => r.errors)).toEqual(results.map(() => undefined));
+    expect(new Set(results.map((r) => r.data!.placeOrder.id)).size).toBe(1);
+    const [trades] = await database.query<{ n: number }>('select count(*)::int as n from trades');
+    expect(trades!.n).toBe(1);
+  });
 });

@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
 import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, type Viewer } from './auth.js';
 import type { Context } from './builder.js';
 import { resolveOptions, type AppOptions } from './config.js';
@@ -15,7 +13,6 @@ import { createEventLog } from './events/event-log.js';
 import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
-import { apiError, ErrorCode } from './errors.js';
 import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
 import { allowedOrigins, corsFor, useCsrf, useIntrospection, useOperationRateLimit, useOriginCheck, useQueryLimits } from './limits/plugins.js';
 import { createRateLimits } from './limits/rate-limits.js';
@@ -27,6 +24,8 @@ import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
+import { createFanout, type Fanout } from './transport/fanout.js';
+import { createWebSocketTransport, type WebSocketInitialContext } from './transport/ws.js';
 
 export interface App {
   /** Base URL of the GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
@@ -39,6 +38,8 @@ export interface App {
   tokens: TokenIssuer;
   /** This instance's Prometheus metrics (served on `/metrics`). */
   metrics: Metrics;
+  /** Shared subscription execution (groups and executions, for tests and metrics). */
+  fanout: Pick<Fanout, 'stats'>;
   /**
    * Graceful shutdown: stops accepting, completes every subscription (WebSocket
    * clients get close code 1001), stops the simulator, presence and typing
@@ -157,7 +158,19 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
 
   const origins = allowedOrigins(config.corsOrigins, config.production);
   const graphiqlOptions = { title: 'Realmcast', defaultQuery, subscriptionsProtocol: 'WS' } as const;
-  const yoga = createYoga<{ wsViewer?: Viewer | null; transport?: 'ws'; req?: IncomingMessage }, Context>({
+  const maskInternal = (error: unknown, message: string, isDev?: boolean) => {
+    const masked = maskError(error, message, isDev);
+    if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
+    return masked;
+  };
+  const fanout = createFanout({
+    events,
+    logger,
+    metrics,
+    maskError: (error) => maskInternal(error, 'Unexpected error.') as GraphQLError,
+  });
+
+  const yoga = createYoga<WebSocketInitialContext, Context>({
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
@@ -165,13 +178,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     // GraphiQL is served below, compressed once; with GRAPHIQL=false Yoga refuses to render it too.
     graphiql: config.graphiql ? graphiqlOptions : false,
     cors: corsFor(origins),
-    maskedErrors: {
-      maskError(error, message, isDev) {
-        const masked = maskError(error, message, isDev);
-        if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
-        return masked;
-      },
-    },
+    maskedErrors: { maskError: maskInternal },
     context: async ({ request, req, wsViewer }): Promise<Context> => ({
       viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
       services,
@@ -189,6 +196,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         check: readinessCheck({ store, pubsub }),
       }),
       metrics.plugin(),
+      fanout.plugin,
     ],
   });
 
@@ -213,72 +221,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
     dashboard(req, res, () => yoga(req, res));
   });
-  const wsServer = new WebSocketServer({ server, path: graphqlPath });
-  wsServer.on('connection', (socket) => {
-    metrics.connections.inc({ transport: 'ws' });
-    socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
-  });
-  const wsViewers = new WeakMap<object, Viewer | null>();
-  const graphqlWs = useServer<Record<string, unknown>>(
-    {
-      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
-      onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
-        try {
-          wsViewers.set(ctx, await viewerFromToken(bearerToken(params.authToken ?? params.authorization)));
-          return true;
-        } catch {
-          // An invalid token closes the socket (4403) instead of silently continuing anonymously.
-          return false;
-        }
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        let wsViewer = wsViewers.get(ctx) ?? null;
-        // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
-        // not as connectionParams: a token there authenticates that operation.
-        const operationToken = bearerToken(headerOf(payload.extensions?.headers, 'authorization'));
-        if (operationToken) {
-          try {
-            wsViewer = await tokens.verify(operationToken);
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-        }
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
-          request: new Request('http://localhost/graphql', { method: 'POST' }),
-          wsViewer,
-          transport: 'ws',
-        });
-        // A bad operation fails alone with an error message; thrown here it
-        // would close the whole socket (4500) and every other subscription on it.
-        let args: ExecutionArgs;
-        try {
-          args = {
-            schema: envelopedSchema,
-            operationName: payload.operationName,
-            document: parse(payload.query),
-            variableValues: payload.variables,
-            contextValue: await contextFactory(),
-            rootValue: { execute, subscribe } satisfies Enveloped,
-          };
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          logger.error({ err: error }, 'internal error (masked)');
-          return [apiError(ErrorCode.Internal, 'Unexpected error.')];
-        }
-        const errors = validate(args.schema, args.document);
-        return errors.length ? errors : args;
-      },
+  const webSockets = createWebSocketTransport({
+    server,
+    path: graphqlPath,
+    yoga,
+    tokens,
+    logger,
+    keepAliveMs: config.keepAliveMs,
+    onConnection: (socket) => {
+      metrics.connections.inc({ transport: 'ws' });
+      socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
     },
-    wsServer,
-    config.keepAliveMs,
-  );
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -338,13 +292,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     services,
     tokens,
     metrics,
+    fanout,
     dispose: () =>
       (disposing ??= (async () => {
         clearInterval(housekeeping);
         await simulator.dispose();
         await recorder.dispose();
-        await graphqlWs.dispose();
-        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        await webSockets.dispose();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // After every subscription ended (so presence holds are released), before the store closes.
@@ -379,14 +333,6 @@ function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse) {
     );
   });
 }
-
-/** A header's value from a plain headers object, whatever the case of its name. */
-function headerOf(headers: unknown, name: string): unknown {
-  if (!headers || typeof headers !== 'object') return undefined;
-  return Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-}
-
-type Enveloped = Pick<ReturnType<ReturnType<typeof createYoga>['getEnveloped']>, 'execute' | 'subscribe'>;
 
 /** One debug line when an operation or subscription starts and one when it ends. */
 function useOperationLogging(logger: Logger): Plugin {

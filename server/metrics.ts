@@ -4,6 +4,7 @@ import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql'
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from './errors.js';
+import { Feed } from './events/feed.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { Logger } from './logger.js';
 
@@ -272,6 +273,8 @@ function stampCommitTimes(schema: GraphQLSchema) {
       const since = Date.now();
       const source: unknown = await subscribe(root, args, context, info);
       if (!source || typeof source !== 'object' || !(Symbol.asyncIterator in source)) return source;
+      // A feed is served by the fan-out, which times its events itself (once per group).
+      if (source instanceof Feed) return source;
       const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       // A plain iterator object, not an async generator: `return()` must reach
       // the source at once even while a `next()` is pending (graphql-ws calls

@@ -1,4 +1,4 @@
-import type { Append, EventLog } from '../events/event-log.js';
+import { decodeCursor, type Append, type EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
@@ -45,6 +45,16 @@ export function createFactions({ store, events }: { store: Store; events: EventL
         });
       }
       return updated;
+    },
+
+    /** The `factionInfluenceChanged` feed: every shift, after the `after` cursor first when given. */
+    changes({ after }: { after?: string | null }) {
+      return events.feed<'FactionInfluenceChanged'>({
+        stream: Streams.factions,
+        afterSeq: after ? decodeCursor(Streams.factions, after) : undefined,
+        shape: 'all',
+        filter: (e) => e.type === 'FactionInfluenceChanged',
+      });
     },
 
     /** A game master's shift: validated, then applied. */

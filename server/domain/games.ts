@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
-import { encodeCursor, withCursor, type Append, type CursoredEvent, type EventLog } from '../events/event-log.js';
+import { decodeCursor, encodeCursor, withCursor, type Append, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { Streams, type EventType, type PlayerRef } from '../events/topics.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
@@ -511,29 +511,26 @@ export function createGames(deps: GamesDeps) {
     },
 
     /**
-     * The game's events in commit order (after `afterSeq` from the log first),
-     * only of `only` types when given. While it runs, `holder` (a player of the
-     * game) counts as online.
+     * The `gameEvents` feed: the game's events in commit order (after the
+     * `after` cursor from the log first), only of `only` types when given.
+     * While it runs, `holder` (a player of the game) counts as online; their
+     * feed ends when they leave the game. Call {@link watchAccess} first.
      */
-    follow(code: string, afterSeq: number | undefined, holder: PlayerRef | null, only?: readonly GameEventType[]) {
-      let holding: Promise<Release> | undefined;
-      const types = new Set<string>(only ?? gameEventTypes);
-      return events.follow(Streams.game(code), {
-        afterSeq,
-        filter: (e) => types.has(e.type),
-        onActive: () => {
-          if (holder) holding = presence.hold(code, holder);
-        },
-        // A player who leaves stops seeing the room (and stops counting as online
-        // in it). A replayed leave only counts if they did not rejoin since.
-        endAfter: (e, replaying) => {
-          if (holder === null || e.type !== 'PlayerLeft' || e.payload.player.id !== holder.id) return false;
-          return replaying ? isPlayer(code, holder.id).then((still) => !still) : true;
-        },
-        onEnd: () => {
-          holding?.then((release) => release()).catch((error) => logger.error({ err: error, code }, 'presence release failed'));
-        },
-      }) as AsyncIterable<CursoredEvent<GameEventType>>;
+    feed(code: string, { after, holder, only }: { after?: string | null; holder: PlayerRef | null; only?: readonly GameEventType[] | null }) {
+      const stream = Streams.game(code);
+      const types = only ? new Set<string>(only) : undefined;
+      return events.feed<GameEventType>({
+        stream,
+        afterSeq: after ? decodeCursor(stream, after) : undefined,
+        // Every watcher sees the same events of a game (access is checked before).
+        shape: types ? `types=${[...types].sort().join(',')}` : 'all',
+        filter: types ? (e) => types.has(e.type) : () => true,
+        endsFor: holder?.id,
+        leaverOf: (e) => (e.type === 'PlayerLeft' ? e.payload.player.id : undefined),
+        // A replayed leave only counts if they did not rejoin since.
+        stillLeft: holder ? async () => !(await isPlayer(code, holder.id)) : undefined,
+        hold: holder ? () => presence.hold(code, holder) : undefined,
+      });
     },
 
     /** Who is online in the game right now, from the same sources as `GamePlayer.online`. */

@@ -1,8 +1,8 @@
-import type { Append, EventLog } from '../events/event-log.js';
+import { decodeCursor, type Append, type EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 import { apiError, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
-import { roundMoney, validInt, validNumber } from './validate.js';
+import { roundMoney, validInt, validList, validNumber } from './validate.js';
 
 /** Prices a game master may set, and the simulator never leaves. */
 export const priceBounds = { min: 0.01, max: 1_000_000 } as const;
@@ -41,6 +41,28 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
 
     getStock: (symbol: string) =>
       store.db.selectFrom('stocks').selectAll().where('symbol', '=', symbol.toUpperCase()).executeTakeFirst(),
+
+    /**
+     * The `stockTicked` feed: ticks of `symbols` (case-insensitive, at most 50; all when
+     * omitted), after the `after` cursor first when given. NOT_FOUND names
+     * unknown symbols.
+     */
+    async ticks({ symbols, after }: { symbols?: readonly string[] | null; after?: string | null }) {
+      const afterSeq = after ? decodeCursor(Streams.market, after) : undefined;
+      let wanted: Set<string> | undefined;
+      if (symbols) {
+        wanted = new Set(validList('symbols', symbols, 50).map((s) => s.toUpperCase()));
+        const known = new Set((await market.listStocks()).map((s) => s.symbol));
+        const unknown = [...wanted].filter((s) => !known.has(s));
+        if (unknown.length) throw apiError(ErrorCode.NotFound, `Unknown symbols: ${unknown.map(excerpt).join(', ')}.`, { field: 'symbols' });
+      }
+      return events.feed<'StockTicked'>({
+        stream: Streams.market,
+        afterSeq,
+        shape: wanted ? `symbols=${[...wanted].sort().join(',')}` : 'all',
+        filter: (e) => e.type === 'StockTicked' && (!wanted || wanted.has(e.payload.symbol)),
+      });
+    },
 
     async history(symbol: string, last = 50) {
       validInt('last', last, 1, historyLength);

@@ -1,7 +1,7 @@
-import type { EventLog } from '../events/event-log.js';
+import { decodeCursor, type EventLog } from '../events/event-log.js';
 import { Streams, type EventPayloads } from '../events/topics.js';
 import { badInput } from '../errors.js';
-import { validInt, validText } from './validate.js';
+import { validInt, validList, validText } from './validate.js';
 
 export type Severity = EventPayloads['WorldEvent']['severity'];
 /** What a `kind` looks like: lowercase words joined by dots, dashes or underscores. */
@@ -16,6 +16,17 @@ export function createWorld({ events }: { events: EventLog }) {
     latest(last = 20) {
       validInt('last', last, 1, 200);
       return events.latest(Streams.world, last);
+    },
+
+    /** The `worldEvents` feed: events of `kinds` (at most 50; all when omitted), after the `after` cursor first when given. */
+    feed({ kinds, after }: { kinds?: readonly string[] | null; after?: string | null }) {
+      const wanted = kinds ? new Set(validList('kinds', kinds, 50)) : undefined;
+      return events.feed<'WorldEvent'>({
+        stream: Streams.world,
+        afterSeq: after ? decodeCursor(Streams.world, after) : undefined,
+        shape: wanted ? `kinds=${JSON.stringify([...wanted].sort())}` : 'all',
+        filter: (e) => e.type === 'WorldEvent' && (!wanted || wanted.has(e.payload.kind)),
+      });
     },
 
     /** A game master's announcement. */

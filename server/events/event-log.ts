@@ -3,6 +3,8 @@ import { sql } from 'kysely';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store, Tx } from '../store/store.js';
+import type { Release } from '../presence/tracker.js';
+import { Feed, type FeedSpec } from './feed.js';
 import { createStreamFollowers, type CursoredEvent, type StreamFollowers } from './followers.js';
 import type { RealmPubSub } from './pubsub.js';
 import type { EventPayloads, EventType, LogEntry, StreamEvent } from './topics.js';
@@ -41,6 +43,12 @@ export interface EventLog {
    * {@link StreamFollowers}): one pub/sub listener, one gap fill, one resync.
    */
   follow(stream: string, options?: FollowOptions): Repeater<CursoredEvent>;
+  /**
+   * The subscription a domain service returns for a stream: the fan-out
+   * shares its execution with every subscriber of the same shape; iterated
+   * directly it is a {@link follow} of the spec.
+   */
+  feed<T extends EventType>(spec: FeedSpec): Feed<T>;
   /** The instance's stream followers, for subscribers that share an execution (`server/transport/fanout.ts`). */
   followers: StreamFollowers;
   /** Live subscribers of `stream` on this instance (metrics, tests). */
@@ -121,7 +129,7 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     for (const event of pending) void publish(event);
   });
 
-  return {
+  const log: EventLog = {
     async transact(work) {
       const appended: LogEntry[] = [];
       const result = await store.transaction(async (tx) => {
@@ -206,19 +214,43 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
           return !ended;
         };
         let detach = () => {};
+        let live = false;
         try {
           detach = await followers.attach(
             stream,
             { next: (event) => void deliver(event, false), fail: (error) => end(error) },
-            { afterSeq, replay: (event) => deliver(event, true), onJoin: onActive },
+            {
+              afterSeq,
+              replay: (event) => deliver(event, true),
+              onJoin: () => {
+                live = true;
+                followers.countSubscriber(stream, 1);
+                onActive?.();
+              },
+            },
           );
         } catch (error) {
           end(error);
         }
         await stop;
         detach();
+        if (live) followers.countSubscriber(stream, -1);
         onEnd?.();
       });
+    },
+
+    feed<T extends EventType>(spec: FeedSpec) {
+      const feed: Feed<T> = new Feed<T>(spec, () => {
+        let holding: Promise<Release> | undefined;
+        return log.follow(spec.stream, {
+          afterSeq: spec.afterSeq,
+          filter: spec.filter,
+          endAfter: (event, replaying) => feed.endsAfter(event) && (replaying && spec.stillLeft ? spec.stillLeft() : true),
+          onActive: () => (holding = spec.hold?.()),
+          onEnd: () => void holding?.then((release) => release()).catch((error) => logger.error({ err: error, stream: spec.stream }, 'release failed')),
+        });
+      });
+      return feed;
     },
 
     subscriberCount: (stream) => followers.subscriberCount(stream),
@@ -243,6 +275,7 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
       return Number(result.numDeletedRows);
     },
   };
+  return log;
 }
 
 /** A stored entry with its cursor, as queries and mutations return events. */

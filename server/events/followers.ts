@@ -64,9 +64,12 @@ export interface StreamFollowers {
    * has left (or right away, if it never joined).
    */
   join(stream: string, options: JoinOptions): Promise<{ release: () => void }>;
-  /** Sinks and shared subscribers attached to `stream` on this instance right now. */
+  /** Live subscribers of `stream` on this instance right now, as counted with {@link countSubscriber}. */
   subscriberCount(stream: string): number;
-  /** Changes that count: `+1` when a subscriber of `stream` is live, `-1` when it left. */
+  /**
+   * Counts a subscriber: `+1` once it is live, `-1` when it left. Sinks are
+   * not counted by themselves: one sink may serve many subscribers (a group).
+   */
   countSubscriber(stream: string, by: 1 | -1): void;
   /** Calls `listener` whenever {@link subscriberCount} of a stream changes; returns the remover. */
   onSubscribersChanged(listener: (stream: string, count: number) => void): () => void;
@@ -266,7 +269,6 @@ export function createStreamFollowers(options: FollowersOptions): StreamFollower
             if (!attached) return;
             attached = false;
             follower.sinks.delete(guarded);
-            countSubscriber(stream, -1);
           };
           // Skip what this sink already has (it resumed ahead of this instance's follower).
           const ahead = position > follower.last;
@@ -278,7 +280,6 @@ export function createStreamFollowers(options: FollowersOptions): StreamFollower
             },
           };
           follower.sinks.add(guarded);
-          countSubscriber(stream, 1);
           onJoin?.();
         },
       });

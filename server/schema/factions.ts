@@ -1,7 +1,7 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
-import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
-import { Streams, type FactionRef } from '../events/topics.js';
+import type { CursoredEvent } from '../events/event-log.js';
+import type { FactionRef } from '../events/topics.js';
 
 const Faction = builder.objectRef<FactionRef>('Faction').implement({
   description: 'A power in the realm, with influence from 0 to 100.',
@@ -53,11 +53,7 @@ builder.subscriptionField('factionInfluenceChanged', (t) =>
     type: FactionInfluenceChange,
     description: 'Every influence shift, from any source.',
     args: { after: t.arg.string({ description: 'Replay every shift after this cursor first, then continue live.' }) },
-    subscribe: (_root, { after }, { services }) =>
-      services.events.follow(Streams.factions, {
-        afterSeq: after ? decodeCursor(Streams.factions, after) : undefined,
-        filter: (e) => e.type === 'FactionInfluenceChanged',
-      }) as AsyncIterable<CursoredEvent<'FactionInfluenceChanged'>>,
+    subscribe: (_root, args, { services }) => services.factions.changes(args),
     resolve: (event) => event,
   }),
 );

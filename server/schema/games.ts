@@ -2,8 +2,8 @@ import { authorize, can, requireViewer } from '../auth.js';
 import { builder } from '../builder.js';
 import { gamesPage, playerLimit, type GameEventType, type GamePlayerView, type GameStatus, type GameView } from '../domain/games.js';
 import { choiceById, type InfluenceShift, type PriceNudge } from '../domain/scenarios.js';
-import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
-import { Streams, type ScenarioRef } from '../events/topics.js';
+import type { CursoredEvent } from '../events/event-log.js';
+import type { ScenarioRef } from '../events/topics.js';
 import { limitCodeGuesses } from '../limits/guards.js';
 import { asPlayer, Player } from './players.js';
 
@@ -331,8 +331,7 @@ builder.subscriptionField('gameEvents', (t) =>
       const { viewer, services } = context;
       const caller = requireViewer(viewer);
       const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
-      const afterSeq = after ? decodeCursor(Streams.game(access.code), after) : undefined;
-      return services.games.follow(access.code, afterSeq, access.isPlayer ? asPlayer(caller) : null, types ?? undefined);
+      return services.games.feed(access.code, { after, holder: access.isPlayer ? asPlayer(caller) : null, only: types });
     },
     resolve: (event) => event,
   }),

@@ -1,10 +1,7 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
 import { stockChange, type StockRow } from '../domain/market.js';
-import { validList } from '../domain/validate.js';
-import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
-import { Streams } from '../events/topics.js';
-import { apiError, ErrorCode, excerpt } from '../errors.js';
+import type { CursoredEvent } from '../events/event-log.js';
 
 const PricePoint = builder.objectRef<{ price: number; at: string }>('PricePoint').implement({
   description: 'A stock price at an instant.',
@@ -84,20 +81,7 @@ builder.subscriptionField('stockTicked', (t) =>
       symbols: t.arg.stringList({ description: 'Only these symbols (case-insensitive), at most 50. All when omitted.' }),
       after: t.arg.string({ description: 'Replay every tick after this cursor first, then continue live.' }),
     },
-    subscribe: async (_root, { symbols, after }, { services }) => {
-      const afterSeq = after ? decodeCursor(Streams.market, after) : undefined;
-      let wanted: Set<string> | undefined;
-      if (symbols) {
-        wanted = new Set(validList('symbols', symbols, 50).map((s) => s.toUpperCase()));
-        const known = new Set((await services.market.listStocks()).map((s) => s.symbol));
-        const unknown = [...wanted].filter((s) => !known.has(s));
-        if (unknown.length) throw apiError(ErrorCode.NotFound, `Unknown symbols: ${unknown.map(excerpt).join(', ')}.`, { field: 'symbols' });
-      }
-      return services.events.follow(Streams.market, {
-        afterSeq,
-        filter: (e) => e.type === 'StockTicked' && (!wanted || wanted.has(e.payload.symbol)),
-      }) as AsyncIterable<CursoredEvent<'StockTicked'>>;
-    },
+    subscribe: (_root, args, { services }) => services.market.ticks(args),
     resolve: (event) => event,
   }),
 );

@@ -1,9 +1,7 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
-import { validList } from '../domain/validate.js';
 import type { Severity } from '../domain/world.js';
-import { decodeCursor, withCursor, type CursoredEvent } from '../events/event-log.js';
-import { Streams } from '../events/topics.js';
+import { withCursor, type CursoredEvent } from '../events/event-log.js';
 
 const SeverityEnum = builder.enumType('Severity', {
   description: 'How much a world event matters.',
@@ -60,13 +58,7 @@ builder.subscriptionField('worldEvents', (t) =>
       kinds: t.arg.stringList({ description: 'Only these kinds, at most 50. All when omitted.' }),
       after: t.arg.string({ description: 'Replay every event after this cursor first, then continue live.' }),
     },
-    subscribe: (_root, { kinds, after }, { services }) => {
-      const wanted = kinds ? new Set(validList('kinds', kinds, 50)) : undefined;
-      return services.events.follow(Streams.world, {
-        afterSeq: after ? decodeCursor(Streams.world, after) : undefined,
-        filter: (e) => e.type === 'WorldEvent' && (!wanted || wanted.has(e.payload.kind)),
-      }) as AsyncIterable<CursoredEvent<'WorldEvent'>>;
-    },
+    subscribe: (_root, args, { services }) => services.world.feed(args),
     resolve: (event) => event,
   }),
 );

@@ -1,4 +1,4 @@
-import { decodeCursor, type Append, type EventLog } from '../events/event-log.js';
+import { decodeCursor, type Append, type AppendItem, type EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 import { apiError, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
@@ -80,42 +80,77 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
      * Applies price changes inside a transaction: updates the stock, appends
      * history, a `StockTicked` event per change and a world event for a big
      * move. Every path that moves a price (simulator, game master, turn
-     * effects) comes through here.
+     * effects) comes through here. Resolves with the row of each symbol of
+     * `changes` as it is now, in symbol order.
      */
-    async applyPriceChanges(tx: Tx, append: Append, changes: PriceChange[], volumeBySymbol: Record<string, number> = {}) {
+    async applyPriceChanges(
+      tx: Tx,
+      append: Append,
+      changes: PriceChange[],
+      volumeBySymbol: Record<string, number> = {},
+      lockedRows?: readonly StockRow[],
+    ): Promise<StockRow[]> {
       const now = new Date().toISOString();
-      const updated: StockRow[] = [];
-      // Every row is locked, in symbol order, before the first append takes the
-      // market stream's lock: taking them interleaved lets two concurrent
-      // writers (the simulator and a resolving turn, on PostgreSQL) deadlock.
-      const locked = new Map<string, StockRow>();
-      for (const symbol of [...new Set(changes.map((c) => c.symbol))].sort()) {
-        const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
-        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(symbol)}.`, { field: 'symbol' });
-        locked.set(symbol, stock);
-      }
+      const symbols = [...new Set(changes.map((c) => c.symbol))].sort();
+      // Every row is locked, in symbol order, by one statement before the
+      // append takes the market stream's lock: taking them interleaved lets
+      // two concurrent writers (the simulator and a resolving turn, on
+      // PostgreSQL) deadlock. A caller that already locked them (the
+      // simulator) passes them in.
+      const rows =
+        lockedRows ??
+        (await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', 'in', symbols).orderBy('symbol')).execute());
+      const locked = new Map(rows.map((row) => [row.symbol, row]));
+      const missing = symbols.find((symbol) => !locked.has(symbol));
+      if (missing !== undefined) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(missing)}.`, { field: 'symbol' });
+
+      const moved = new Map<string, StockRow>();
+      const ticks: Array<AppendItem<'StockTicked'>> = [];
+      const alerts: Array<AppendItem<'WorldEvent'>> = [];
       for (const { symbol, price: rawPrice } of changes) {
         const stock = locked.get(symbol)!;
         const price = roundMoney(Math.min(priceBounds.max, Math.max(priceBounds.min, rawPrice)));
         if (price === stock.price) continue;
-        const volume = stock.volume + (volumeBySymbol[symbol] ?? 0);
-        await tx.updateTable('stocks').set({ price, volume, updatedAt: now }).where('symbol', '=', symbol).execute();
-        await tx.insertInto('priceHistory').values({ symbol, price, at: now }).execute();
-        const row = { ...stock, price, volume, updatedAt: now };
-        await append(Streams.market, 'StockTicked', { symbol, price, ...stockChange(row) });
+        const row = { ...stock, price, volume: stock.volume + (volumeBySymbol[symbol] ?? 0), updatedAt: now };
+        ticks.push({ type: 'StockTicked', payload: { symbol, price, ...stockChange(row) } });
         const move = (price - stock.price) / stock.price;
         if (Math.abs(move) >= bigMoveThreshold) {
           const percent = Math.round(move * 1000) / 10;
-          await append(Streams.world, 'WorldEvent', {
-            kind: move < 0 ? 'market.crash' : 'market.surge',
-            message: `${stock.name} (${symbol}) ${move < 0 ? 'plunges' : 'soars'} ${Math.abs(percent)}% to ${price}.`,
-            severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
+          alerts.push({
+            type: 'WorldEvent',
+            payload: {
+              kind: move < 0 ? 'market.crash' : 'market.surge',
+              message: `${stock.name} (${symbol}) ${move < 0 ? 'plunges' : 'soars'} ${Math.abs(percent)}% to ${price}.`,
+              severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
+            },
           });
         }
         locked.set(symbol, row);
-        updated.push(row);
+        moved.set(symbol, row);
       }
-      return updated;
+      if (moved.size) {
+        // A handful of statements however many stocks move: one upsert of the
+        // moved rows (every column known from the locked rows), one insert of
+        // their history points, one append per stream.
+        await tx
+          .insertInto('stocks')
+          .values([...moved.values()])
+          .onConflict((oc) =>
+            oc.column('symbol').doUpdateSet((eb) => ({
+              price: eb.ref('excluded.price'),
+              volume: eb.ref('excluded.volume'),
+              updatedAt: eb.ref('excluded.updatedAt'),
+            })),
+          )
+          .execute();
+        await tx
+          .insertInto('priceHistory')
+          .values(ticks.map(({ payload }) => ({ symbol: payload.symbol, price: payload.price, at: now })))
+          .execute();
+        await append.many(Streams.market, ticks);
+        if (alerts.length) await append.many(Streams.world, alerts);
+      }
+      return symbols.map((symbol) => locked.get(symbol)!);
     },
 
     /** A game master's price: validated, then applied like any other move. */
@@ -123,8 +158,8 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
       validNumber('price', price, priceBounds.min, priceBounds.max);
       const normalized = symbol.toUpperCase();
       return events.transact(async (tx, append) => {
-        await market.applyPriceChanges(tx, append, [{ symbol: normalized, price }]);
-        return tx.selectFrom('stocks').selectAll().where('symbol', '=', normalized).executeTakeFirstOrThrow();
+        const [row] = await market.applyPriceChanges(tx, append, [{ symbol: normalized, price }]);
+        return row!;
       });
     },
 
@@ -186,6 +221,7 @@ export function createMarketSimulator(options: SimulatorOptions) {
         append,
         stocks.map((stock) => ({ symbol: stock.symbol, price: randomWalkStep(stock, random) })),
         Object.fromEntries(stocks.map((stock) => [stock.symbol, Math.floor(random() * 50)])),
+        stocks,
       );
     });
   };

@@ -9,8 +9,17 @@ import { createStreamFollowers, type CursoredEvent, type StreamFollowers } from 
 import type { RealmPubSub } from './pubsub.js';
 import type { EventPayloads, EventType, LogEntry, StreamEvent } from './topics.js';
 
-/** Appends an event to the log inside the surrounding transaction. */
-export type Append = <T extends EventType>(stream: string, type: T, payload: EventPayloads[T]) => Promise<LogEntry<T>>;
+/** One event to append: its type and payload. */
+export type AppendItem<T extends EventType = EventType> = { [K in T]: { type: K; payload: EventPayloads[K] } }[T];
+
+/**
+ * Appends an event to the log inside the surrounding transaction; `many`
+ * appends several to one stream with two statements (one `streams` update,
+ * one multi-row insert), in the given order.
+ */
+export type Append = (<T extends EventType>(stream: string, type: T, payload: EventPayloads[T]) => Promise<LogEntry<T>>) & {
+  many<T extends EventType>(stream: string, items: readonly AppendItem<T>[]): Promise<LogEntry<T>[]>;
+};
 
 /** How long entries are kept (SPEC "cursor"; README "Event log"). */
 export interface RetentionRule {
@@ -134,7 +143,8 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
       const appended: LogEntry[] = [];
       const result = await store.transaction(async (tx) => {
         appended.length = 0; // the store may retry the whole transaction (deadlock on PostgreSQL)
-        const append: Append = async (stream, type, payload) => {
+        const appendMany = async <T extends EventType>(stream: string, items: readonly AppendItem<T>[]): Promise<LogEntry<T>[]> => {
+          if (items.length === 0) return [];
           // Why sequences are gapless and commit-ordered, across instances:
           // this upsert takes the `streams` row lock of the stream and holds it
           // until the transaction ends. On PostgreSQL a second appender to the
@@ -144,26 +154,36 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
           // is only ever handed out once seq N is committed (or never was):
           // no holes, and commit order equals seq order. A reader that sees
           // N+1 can therefore always read 1..N from the log, which is how
-          // `follow` fills a gap when pub/sub delivers out of order or loses
+          // a follower fills a gap when pub/sub delivers out of order or loses
           // a message. Appenders to different streams do not wait on each
           // other. SQLite serializes whole write transactions anyway.
+          const count = items.length;
           const { lastSeq } = await tx
             .insertInto('streams')
-            .values({ stream, lastSeq: 1 })
-            .onConflict((oc) => oc.column('stream').doUpdateSet({ lastSeq: sql`streams.last_seq + 1` }))
+            .values({ stream, lastSeq: count })
+            .onConflict((oc) => oc.column('stream').doUpdateSet({ lastSeq: sql`streams.last_seq + ${count}` }))
             .returning('lastSeq')
             .executeTakeFirstOrThrow();
-          const entry = { stream, seq: Number(lastSeq), type, payload, at: new Date().toISOString() } as LogEntry<typeof type>;
+          const first = Number(lastSeq) - count + 1;
+          const at = new Date().toISOString();
+          const entries = items.map(({ type, payload }, i) => ({ stream, seq: first + i, type, payload, at }) as LogEntry<T>);
           await tx
             .insertInto('events')
-            .values({ stream, seq: entry.seq, type, payload: JSON.stringify(payload), at: entry.at })
+            .values(entries.map((e) => ({ stream, seq: e.seq, type: e.type, payload: JSON.stringify(e.payload), at })))
             .execute();
-          appended.push(entry as LogEntry);
-          return entry;
+          appended.push(...(entries as LogEntry[]));
+          return entries;
         };
+        const append: Append = Object.assign(
+          async <T extends EventType>(stream: string, type: T, payload: EventPayloads[T]) =>
+            (await appendMany<T>(stream, [{ type, payload } as AppendItem<T>]))[0]!,
+          { many: appendMany },
+        );
         return work(tx, append);
       });
-      for (const entry of appended) await publish(entry);
+      // Published together: each publish is sent before the next starts (so
+      // a stream's order holds on the wire), without waiting for each answer.
+      await Promise.all(appended.map(publish));
       return result;
     },
 

@@ -152,6 +152,8 @@ describe('trading analytics', () => {
     let now = Date.parse('2026-11-03T08:00:00.100Z');
     const app = await startServer({ clock: () => now, pnlRecordMs: 0 });
     const [player, gm] = [await app.token(), await app.token('GAME_MASTER')];
+    // A flush with nothing to do must not stop later ones.
+    expect(await app.services.analytics.flush()).toBe(0);
     await gql(app.url, order, { symbol: 'IRON', side: 'BUY', quantity: 10, strategy: 'scalper' }, player);
     for (const [ms, price] of [[200, 43], [400, 44], [900, 45], [1_100, 46], [1_500, 47]] as const) {
       now = Date.parse('2026-11-03T08:00:00.000Z') + ms;

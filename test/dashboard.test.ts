@@ -247,6 +247,66 @@ describe.skipIf(!available)('dashboard', () => {
     await carol.context.close();
   });
 
+  it('should color each sparkline like its change column, even when the recent prices fell but the day is up', async () => {
+    // SHIP opened at 67: forty falling prices that all stay above it.
+    for (let i = 0; i < 40; i++) await setPrice('SHIP', 100 - i * 0.5);
+    await priceShown(main, 'SHIP', 80.5);
+    const rows = await main.locator('tr[data-symbol]').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        symbol: tr.getAttribute('data-symbol'),
+        sparkline: ['up', 'down', 'flat'].find((d) => tr.querySelector('svg.sparkline')!.classList.contains(d)),
+        change: ['up', 'down', 'flat'].find((d) => tr.querySelector('td.col-change')!.classList.contains(d)),
+      })),
+    );
+    expect(rows.find((r) => r.symbol === 'SHIP')).toEqual({ symbol: 'SHIP', sparkline: 'up', change: 'up' });
+    for (const row of rows) expect(row.sparkline).toBe(row.change);
+  });
+
+  it('should show the trading view live: equity curve with drawdown, calendar, strategies and trade log', async () => {
+    const dana = await openDashboard(desktop, 'dana');
+    const page = dana.page;
+    await signIn(page, 'Dana');
+    await page.getByTestId('cash').filter({ hasText: '10,000.00' }).waitFor();
+    await page.locator('[data-status="connected"]').waitFor();
+    await setPrice('IRON', 50);
+    await priceShown(page, 'IRON', 50);
+    const trading = page.locator('[data-panel="trading"]');
+    await trading.getByText('No trades yet').waitFor();
+
+    // Buy under a strategy from the order form; the price rises, then falls below the peak.
+    await page.getByLabel('Stock').selectOption('IRON');
+    await page.getByLabel('Shares').fill('20');
+    await page.getByLabel('Strategy').fill('swing');
+    await page.getByRole('button', { name: /^Buy/ }).click();
+    await page.getByTestId('order-ok').filter({ hasText: 'Bought 20 IRON at 50.00.' }).waitFor();
+    await trading.locator('.trade-list li', { hasText: 'Bought' }).filter({ hasText: '20 IRON @ 50.00' }).waitFor();
+    await setPrice('IRON', 55);
+    await trading.getByTestId('total-pnl').filter({ hasText: '+100.00' }).waitFor();
+    await setPrice('IRON', 52);
+    await trading.getByTestId('total-pnl').filter({ hasText: '+40.00' }).waitFor();
+    await trading.getByTestId('drawdown-now').filter({ hasText: '60.00' }).waitFor();
+    await trading.locator('tr[data-strategy="swing"] [data-testid="strategy-total"]').filter({ hasText: '+40.00' }).waitFor();
+
+    // Sell half: the log shows the fill with its realized P&L, the table the strategy's trades.
+    await page.getByRole('radio', { name: 'Sell' }).check();
+    await page.getByLabel('Shares').fill('10');
+    await page.getByRole('button', { name: /^Sell/ }).click();
+    await trading.locator('.trade-list li.sell').filter({ hasText: '+20.00' }).waitFor();
+    await trading.locator('tr[data-strategy="swing"]').filter({ hasText: '50%' }).or(trading.locator('tr[data-strategy="swing"]').filter({ hasText: '100%' })).waitFor();
+
+    // Today's calendar cell and the curve follow.
+    const today = new Date().toISOString().slice(0, 10);
+    await trading.locator(`.calendar-day.up[data-date="${today}"]`).filter({ hasText: '2×' }).waitFor();
+    const chart = trading.getByTestId('equity-chart');
+    await chart.locator('canvas').waitFor();
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    // uPlot drew its own axes and legend.
+    expect(await chart.locator('.u-legend').textContent()).toMatch(/Equity.*Peak/s);
+    await trading.scrollIntoViewIfNeeded();
+    await trading.screenshot({ path: path.join(artifacts, 'desktop-trading.png') });
+    await dana.context.close();
+  });
+
   it('should show reconnecting while the server restarts, then recover and fill in what was published meanwhile', async () => {
     await Promise.all([listening(server, 'streamEvent', 'world'), listening(server, 'streamEvent', 'market')]);
     const { port, dataDir } = server;

@@ -168,6 +168,46 @@ export function createAnalytics({
     }
   };
 
+  /** One run of {@link Analytics.flush}. */
+  const recordChanges = async (): Promise<number> => {
+    const nowMs = clock();
+    const players = new Set(dirtyPlayers);
+    dirtyPlayers.clear();
+    const symbols = [...movedSymbols];
+    movedSymbols.clear();
+    if (symbols.length) {
+      const holders = await db.selectFrom('positions').select('playerId').distinct().where('symbol', 'in', symbols).execute();
+      for (const { playerId } of holders) players.add(playerId);
+    }
+    if (!players.size) return 0;
+    const ids = [...players];
+    const valuations = await valuePlayers(db, ids);
+    await loadLastRecorded(ids);
+    const points: SeriesPoint[] = [];
+    for (const valuation of valuations.values()) {
+      for (const strategy of [wholeAccount, ...valuation.strategies.map((s) => s.strategy)]) {
+        const value = pnlCents(valuation, strategy);
+        const key = seriesKey(valuation.playerId, strategy);
+        if (lastRecorded.get(key) === value) continue;
+        points.push({ playerId: valuation.playerId, strategy, pnlCents: value, atMs: nowMs });
+      }
+    }
+    if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
+    for (const p of points) lastRecorded.set(seriesKey(p.playerId, p.strategy), p.pnlCents);
+    let ticked = 0;
+    for (const valuation of valuations.values()) {
+      const tick = await tickOf(valuation, nowMs);
+      const { at: _at, ...figures } = tick;
+      const fingerprint = JSON.stringify(figures);
+      if (lastTick.get(valuation.playerId) === fingerprint) continue;
+      lastTick.set(valuation.playerId, fingerprint);
+      await pubsub.publish('pnlTicked', valuation.playerId, tick);
+      ticked++;
+    }
+    logger.debug({ players: players.size, points: points.length, ticked, ms: clock() - nowMs }, 'P&L recorded');
+    return points.length;
+  };
+
   const analytics = {
     /** Marks a player whose value may have changed (a trade). */
     markPlayer(playerId: string) {
@@ -185,48 +225,10 @@ export function createAnalytics({
      * how many series points were written. Concurrent calls share one run.
      */
     flush(): Promise<number> {
-      flushing ??= (async () => {
-        try {
-          const nowMs = clock();
-          const players = new Set(dirtyPlayers);
-          dirtyPlayers.clear();
-          const symbols = [...movedSymbols];
-          movedSymbols.clear();
-          if (symbols.length) {
-            const holders = await db.selectFrom('positions').select('playerId').distinct().where('symbol', 'in', symbols).execute();
-            for (const { playerId } of holders) players.add(playerId);
-          }
-          if (!players.size) return 0;
-          const ids = [...players];
-          const valuations = await valuePlayers(db, ids);
-          await loadLastRecorded(ids);
-          const points: SeriesPoint[] = [];
-          for (const valuation of valuations.values()) {
-            for (const strategy of [wholeAccount, ...valuation.strategies.map((s) => s.strategy)]) {
-              const value = pnlCents(valuation, strategy);
-              const key = seriesKey(valuation.playerId, strategy);
-              if (lastRecorded.get(key) === value) continue;
-              points.push({ playerId: valuation.playerId, strategy, pnlCents: value, atMs: nowMs });
-            }
-          }
-          if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
-          for (const p of points) lastRecorded.set(seriesKey(p.playerId, p.strategy), p.pnlCents);
-          let ticked = 0;
-          for (const valuation of valuations.values()) {
-            const tick = await tickOf(valuation, nowMs);
-            const { at: _at, ...figures } = tick;
-            const fingerprint = JSON.stringify(figures);
-            if (lastTick.get(valuation.playerId) === fingerprint) continue;
-            lastTick.set(valuation.playerId, fingerprint);
-            await pubsub.publish('pnlTicked', valuation.playerId, tick);
-            ticked++;
-          }
-          logger.debug({ players: players.size, points: points.length, ticked, ms: clock() - nowMs }, 'P&L recorded');
-          return points.length;
-        } finally {
-          flushing = undefined;
-        }
-      })();
+      // `.finally` runs as a later microtask, after `flushing` is assigned (a
+      // `finally` inside a run that never awaits would run before it, and the
+      // settled promise would stay in `flushing` for good).
+      flushing ??= recordChanges().finally(() => (flushing = undefined));
       return flushing;
     },
 

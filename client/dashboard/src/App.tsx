@@ -8,6 +8,7 @@ import { GameRoomPanel } from './panels/GameRoom.js';
 import { Market } from './panels/Market.js';
 import { Portfolio } from './panels/Portfolio.js';
 import { Session } from './panels/Session.js';
+import { Trading } from './panels/Trading.js';
 import { WorldFeed } from './panels/WorldFeed.js';
 import { hasToken, signOut } from './realm.js';
 
@@ -51,6 +52,7 @@ export function App() {
         <GameRoomPanel me={me} />
         <WorldFeed />
         <Portfolio signedIn={Boolean(me)} />
+        <Trading signedIn={Boolean(me)} />
       </main>
       <ConnectionOverlay />
     </>

@@ -7,13 +7,19 @@ export interface SparklineProps {
   label: string;
   width?: number;
   height?: number;
+  /**
+   * Color direction. Pass the direction the rest of the row shows (a stock's
+   * change since the open), so the line never reads green next to a red
+   * change. @default last value against the first
+   */
+  direction?: 'up' | 'down' | 'flat';
 }
 
 /**
- * A small SVG line chart with a soft area under it, colored by the overall
- * direction (last value against the first). One value draws a flat line.
+ * A small SVG line chart with a soft area under it, colored by `direction`
+ * (by default the last value against the first). One value draws a flat line.
  */
-export function Sparkline({ values, label, width = 120, height = 32 }: SparklineProps) {
+export function Sparkline({ values, label, width = 120, height = 32, direction: given }: SparklineProps) {
   const gradientId = useId();
   const pad = 2;
   const points = values.length === 1 ? [values[0]!, values[0]!] : values;
@@ -26,7 +32,7 @@ export function Sparkline({ values, label, width = 120, height = 32 }: Sparkline
   const area = `${line} L${coords.at(-1)![0].toFixed(1)} ${height} L${coords[0]![0].toFixed(1)} ${height} Z`;
   const first = points[0] ?? 0;
   const last = points.at(-1) ?? 0;
-  const direction = last > first ? 'up' : last < first ? 'down' : 'flat';
+  const direction = given ?? (last > first ? 'up' : last < first ? 'down' : 'flat');
   const [endX, endY] = coords.at(-1)!;
   return (
     <svg className={`sparkline ${direction}`} viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={label} preserveAspectRatio="none">

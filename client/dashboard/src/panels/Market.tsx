@@ -57,7 +57,11 @@ function StockRow({ stock }: { stock: Stock }) {
         </span>
       </th>
       <td className="col-trend">
-        <Sparkline values={history} label={`${stock.symbol}: last ${history.length} prices, ${formatPercent(stock.changePercent)} since open`} />
+        <Sparkline
+          values={history}
+          direction={direction}
+          label={`${stock.symbol}: last ${history.length} prices, ${formatPercent(stock.changePercent)} since open`}
+        />
       </td>
       <td className="num price" data-testid="price">
         <span className="price-value">{formatPrice(stock.price)}</span>

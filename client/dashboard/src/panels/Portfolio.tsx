@@ -82,6 +82,7 @@ function OrderForm() {
   const [symbol, setSymbol] = useState('');
   const [side, setSide] = useState<OrderSide>('BUY');
   const [quantity, setQuantity] = useState('10');
+  const [strategy, setStrategy] = useState('manual');
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const stocks = data?.stocks ?? [];
   const chosen = symbol || stocks[0]?.symbol || '';
@@ -92,10 +93,11 @@ function OrderForm() {
     event.preventDefault();
     setResult(null);
     try {
-      const { data: placed } = await placeOrder({ variables: { symbol: chosen, side, quantity: shares } });
+      const { data: placed } = await placeOrder({ variables: { symbol: chosen, side, quantity: shares, strategy } });
       const trade = placed?.placeOrder;
       if (trade) {
-        setResult({ ok: true, text: `${trade.side === 'BUY' ? 'Bought' : 'Sold'} ${formatInteger(trade.quantity)} ${trade.symbol} at ${formatPrice(trade.price)}.` });
+        const locked = trade.side === 'SELL' ? ` (${formatSigned(trade.realizedPnl)})` : '';
+        setResult({ ok: true, text: `${trade.side === 'BUY' ? 'Bought' : 'Sold'} ${formatInteger(trade.quantity)} ${trade.symbol} at ${formatPrice(trade.price)}${locked}.` });
       }
     } catch (error) {
       setResult({ ok: false, text: errorMessage(error) });
@@ -128,6 +130,10 @@ function OrderForm() {
         <label className="field field-qty">
           <span>Shares</span>
           <input type="number" name="quantity" min={1} step={1} required inputMode="numeric" value={quantity} onChange={(e) => setQuantity(e.target.value)} />
+        </label>
+        <label className="field field-strategy">
+          <span>Strategy</span>
+          <input name="strategy" required maxLength={40} pattern="[A-Za-z0-9 _.\-]+" value={strategy} onChange={(e) => setStrategy(e.target.value)} />
         </label>
         <button type="submit" className={`button ${side === 'BUY' ? 'primary' : 'danger'}`} disabled={loading || !chosen}>
           {side === 'BUY' ? 'Buy' : 'Sell'}

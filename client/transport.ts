@@ -12,6 +12,7 @@
  * cursor it delivered, so nothing is lost or repeated whichever way the
  * events travel.
  */
+import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { ApolloLink } from '@apollo/client/link';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { print } from '@apollo/client/utilities';
@@ -710,9 +711,15 @@ function refusalStatus(error: unknown): number | undefined {
   return status >= 400 && status < 500 && status !== 408 && status !== 429 ? status : undefined;
 }
 
-/** graphql-ws may fail a sink with a close event or an error event; links want Errors or GraphQL errors. */
+/**
+ * graphql-ws may fail a sink with a close event, an error event, or the
+ * server's GraphQL errors; links want Errors. GraphQL errors are handed over
+ * already combined: given a bare array, GraphQLWsLink checks it against the
+ * global `WebSocket`, which Node 20 lacks, and the error is lost.
+ */
 function asError(error: unknown): unknown {
-  if (error instanceof Error || Array.isArray(error)) return error;
+  if (error instanceof Error) return error;
+  if (Array.isArray(error)) return new CombinedGraphQLErrors({ errors: error });
   if (error && typeof error === 'object' && 'code' in error) {
     const { code, reason } = error as { code: number; reason?: string };
     return new Error(`WebSocket closed with ${code}${reason ? `: ${reason}` : ''}`);

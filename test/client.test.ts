@@ -17,6 +17,7 @@ import {
   WorldEventsDocument,
   WorldFeedDocument,
 } from '../client/generated/graphql.js';
+import { encodeCursor } from '../server/events/event-log.js';
 import { collect, realmcastClient } from './client-harness.js';
 import { listening, startServer } from './harness.js';
 
@@ -141,6 +142,16 @@ describe('client: subscriptions over WebSocket', () => {
     const { error } = await ticks.next();
     expect(CombinedGraphQLErrors.is(error) && error.errors[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(resubscribed).toEqual([]);
+  });
+
+  it('should end a subscription whose start the server refuses (a graphql-ws error message) with its error, on Node too', async () => {
+    // Node 20 has no global WebSocket: the refusal must still reach the application.
+    expect(typeof (globalThis as { WebSocket?: unknown }).WebSocket).toBe('undefined');
+    const app = await startServer();
+    const { client } = realmcastClient(app.url);
+    const feed = collect(client.subscribe({ query: WorldFeedDocument, variables: { after: encodeCursor('world', 999) } }));
+    const { error } = await feed.next();
+    expect(CombinedGraphQLErrors.is(error) && error.errors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 
   it('should complete live subscriptions on dispose and refuse new ones', async () => {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -318,6 +318,35 @@ describe('Telegram bot', { timeout: 60_000 }, () => {
 
     expect(textOf(await w.say(-401, '/stop'))).toBe('⏹ Stopped world events.');
     await w.state('the chat gone', (s) => !s.chats['-401'] && s);
+  });
+
+  it('should tell the chat, and stop following, when its token may not watch the game', async () => {
+    const w = await world();
+    const unscoped = await w.app.token('BOT', 'telegram-unscoped');
+    await w.start({ REALMCAST_TOKEN: unscoped });
+    const alice = await signIn(w.app.url, 'Alice');
+    const game = await createGame(w.app.url, alice.token, 'Private table');
+    expect(textOf(await w.say(451, `/game ${game.code}`))).toContain('Following Private table');
+    const refused = await w.standIn.waitFor('the refusal', (c) => isTo(451)(c) && textOf(c).startsWith('⚠️ Stopped following'));
+    expect(textOf(refused)).toBe(
+      `⚠️ Stopped following game ${game.code}: this bot's Realmcast token may not watch games (the admin needs a BOT token with the watchAnyGame scope).`,
+    );
+    await w.state('the follow dropped', (s) => !s.chats['451'] && !s.cursors[`game:${game.code}`] && s);
+  });
+
+  it('should continue from the present when the server cannot continue from its stored cursor (a world reset)', async () => {
+    const previous = await world();
+    let stale = '';
+    for (const message of ['One', 'Two', 'Three']) stale = await previous.announce(message);
+    const w = await world();
+    const chat = { events: 'all', games: {}, watches: {}, outbox: [], nextItemId: 1, dropped: 0 };
+    await mkdir(path.dirname(w.stateFile), { recursive: true });
+    await writeFile(w.stateFile, JSON.stringify({ version: 1, lastUpdateId: 0, cursors: { world: stale }, chats: { '471': chat } }));
+    const bot = await w.start();
+    await bot.line(/world: the server cannot continue from the stored cursor \(.*beyond the end of this stream.*\); continuing from now/);
+    await w.announce('After the reset');
+    const delivered = await w.standIn.waitFor('the new event', (c) => isTo(471)(c) && c.status === 200);
+    expect(textOf(delivered)).toBe('ℹ️ INFO After the reset · announcement');
   });
 
   it('should honour a 429 retry_after, and unsubscribe a chat that blocked the bot (403)', async () => {

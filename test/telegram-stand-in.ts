@@ -325,7 +325,7 @@ export async function startTelegramStandIn(token = '123456:TEST-token_abc'): Pro
         },
       });
     },
-    waitFor(what, match, timeoutMs = 10_000) {
+    waitFor(what, match, timeoutMs = 20_000) {
       const found = calls.find((call) => call.status !== undefined && match(call));
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

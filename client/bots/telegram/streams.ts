@@ -184,7 +184,8 @@ export function createStreams(options: StreamsOptions): Streams {
         enqueue(async () => {
           const { code, field } = refusal(error);
           if (code === 'BAD_USER_INPUT' && field === 'after') {
-            logger(`${key}: the stored cursor is older than the server keeps; continuing from now (events in between are lost)`);
+            // Older than the server's retention, or from a world that was reset: nothing to resume.
+            logger(`${key}: the server cannot continue from the stored cursor (${(error as Error).message}); continuing from now`);
             delete state.cursors[key];
             await save();
             return start();

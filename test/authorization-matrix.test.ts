@@ -187,7 +187,10 @@ describe('authorization matrix', () => {
   const clients = new Map<string, Client>();
 
   beforeAll(async () => {
-    app = await startServer();
+    // The matrix creates a game per caller and field: lift the abuse limits
+    // (test/abuse.test.ts owns them) so every answer is about authorization.
+    const unlimited = { points: 100_000, seconds: 1 };
+    app = await startServer({ createGameRate: unlimited, turnRate: unlimited, signInRate: unlimited, operationRatePerPlayer: unlimited, operationRatePerAddress: unlimited });
     for (const caller of callers) {
       if (!caller.role) {
         identities.set(caller.label, {});

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createEventLog, type EventLog } from '../../server/events/event-log.js';
 import { createRealmPubSub } from '../../server/events/pubsub.js';
 import { createLogger } from '../../server/logger.js';
+import { migrationProvider } from '../../server/store/migrations.js';
 import { createStore, type Store } from '../../server/store/store.js';
 import { gql, onTeardown, startServer } from '../harness.js';
 import { createTestDatabase, servicesAvailable } from './support.js';
@@ -37,7 +38,9 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     const stores = await Promise.all([openStore(db.url), openStore(db.url), openStore(db.url)]);
     expect(stores.map((s) => s.dialect)).toEqual(['postgres', 'postgres', 'postgres']);
     const migrations = await db.query('select name from kysely_migration order by name');
-    expect(migrations.map((m) => m.name)).toEqual(['0001_initial', '0002_money_in_cents_strategies_pnl']);
+    const expected = Object.keys(await migrationProvider('postgres').getMigrations()).sort();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(migrations.map((m) => m.name)).toEqual(expected);
     const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
     expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events', 'factions', 'pnl_series', 'stocks', 'strategies', 'streams']));
   });

@@ -119,9 +119,9 @@ export async function readStitched(db: Db, key: { playerId: string; strategy: st
   return parts.flat().map((row) => ({ ...row, endBucket: row.bucket + resolutions[row.resolution as Resolution].seconds }));
 }
 
-/** The last close before `beforeBucket` (a day boundary), else the open of the first day at or after it. */
-export async function dayBaseline(db: Db, key: { playerId: string; strategy: string }, dayBucket: number): Promise<number | undefined> {
-  const before = await db
+/** The close of a series' last day row before `dayBucket` (undefined: none). */
+export async function closeBefore(db: Db, key: { playerId: string; strategy: string }, dayBucket: number): Promise<number | undefined> {
+  const row = await db
     .selectFrom('pnlSeries')
     .select('closeCents')
     .where('playerId', '=', key.playerId)
@@ -131,18 +131,15 @@ export async function dayBaseline(db: Db, key: { playerId: string; strategy: str
     .orderBy('bucket', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (before) return Number(before.closeCents);
-  const first = await db
-    .selectFrom('pnlSeries')
-    .select('openCents')
-    .where('playerId', '=', key.playerId)
-    .where('strategy', '=', key.strategy)
-    .where('resolution', '=', 'd')
-    .where('bucket', '>=', dayBucket)
-    .orderBy('bucket')
-    .limit(1)
-    .executeTakeFirst();
-  return first ? Number(first.openCents) : undefined;
+  return row ? Number(row.closeCents) : undefined;
+}
+
+/** The value a day starts at: the last close before it, else the open of the first day at or after it. */
+export async function dayBaseline(db: Db, key: { playerId: string; strategy: string }, dayBucket: number): Promise<number | undefined> {
+  const before = await closeBefore(db, key, dayBucket);
+  if (before !== undefined) return before;
+  const [first] = await readSeries(db, key, 'd', dayBucket, Number.MAX_SAFE_INTEGER);
+  return first?.openCents;
 }
 
 /**

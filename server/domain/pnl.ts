@@ -5,7 +5,7 @@ import { everyone, Streams } from '../events/topics.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { bucketOf, dayBaseline, pruneSeries, readSeries, readStitched, resolutions, valueBefore, writeSeries, type Resolution, type SeriesPoint } from './pnl-series.js';
+import { bucketOf, closeBefore, dayBaseline, pruneSeries, readSeries, readStitched, resolutions, valueBefore, writeSeries, type Resolution, type SeriesPoint } from './pnl-series.js';
 import {
   pnlCents,
   portfolioView,
@@ -356,21 +356,12 @@ export function createAnalytics({
       const [rows, tradeRows, before, live] = await Promise.all([
         readSeries(db, { playerId, strategy }, 'd', monthStart, monthEnd),
         tradesQuery.groupBy(sql`substr(at, 1, 10)`).execute(),
-        db
-          .selectFrom('pnlSeries')
-          .select('closeCents')
-          .where('playerId', '=', playerId)
-          .where('strategy', '=', strategy)
-          .where('resolution', '=', 'd')
-          .where('bucket', '<', monthStart)
-          .orderBy('bucket', 'desc')
-          .limit(1)
-          .executeTakeFirst(),
+        closeBefore(db, { playerId, strategy }, monthStart),
         today < monthEnd ? valuePlayers(db, [playerId]) : undefined,
       ]);
       const byDay = new Map(rows.map((row) => [row.bucket, row]));
       const tradesByDay = new Map(tradeRows.map((row) => [row.day, row]));
-      let previous = before ? Number(before.closeCents) : undefined;
+      let previous = before;
       const days: PnlDayView[] = [];
       for (let day = monthStart; day < monthEnd && day <= today; day += 86_400) {
         const row = byDay.get(day);

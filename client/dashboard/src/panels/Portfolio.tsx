@@ -2,6 +2,7 @@ import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useId, useState, type FormEvent } from 'react';
 import { MarketOverviewDocument, PlaceOrderDocument, PortfolioChangedDocument, PortfolioDocument, type OrderSide } from '../../../generated/graphql.js';
 import { Panel } from '../components/Panel.js';
+import { Tile } from '../components/Tile.js';
 import { errorMessage, formatInteger, formatPrice, formatSigned, trend } from '../format.js';
 import { useOnReconnect } from '../hooks.js';
 import { historyLength } from './Market.js';
@@ -60,17 +61,6 @@ function PortfolioBody() {
         <p className="muted">No positions yet.</p>
       )}
       <OrderForm />
-    </div>
-  );
-}
-
-function Tile({ label, value, tone, testId }: { label: string; value: string; tone?: string; testId: string }) {
-  return (
-    <div className="tile">
-      <dt>{label}</dt>
-      <dd className={`num ${tone ?? ''}`} data-testid={testId}>
-        {value}
-      </dd>
     </div>
   );
 }

@@ -11,6 +11,7 @@ import {
 } from '../../../generated/graphql.js';
 import { EquityChart, type EquityPoint } from '../components/EquityChart.js';
 import { Panel } from '../components/Panel.js';
+import { Tile } from '../components/Tile.js';
 import { formatClock, formatInteger, formatPrice, formatSigned, trend } from '../format.js';
 import { useOnReconnect } from '../hooks.js';
 
@@ -102,10 +103,10 @@ function Figures({ desk, tick }: { desk: Desk; tick: Tick | null }) {
   const current = tick?.drawdown ?? desk.drawdown.current;
   return (
     <dl className="tiles">
-      <Figure label="Total P&L" value={formatSigned(totalPnl)} tone={trend(totalPnl)} testId="total-pnl" />
-      <Figure label="Today" value={formatSigned(todayPnl)} tone={trend(todayPnl)} testId="today-pnl" />
-      <Figure label="Drawdown now" value={formatPrice(current)} tone={current > 0 ? 'down' : undefined} testId="drawdown-now" />
-      <Figure
+      <Tile label="Total P&L" value={formatSigned(totalPnl)} tone={trend(totalPnl)} testId="total-pnl" />
+      <Tile label="Today" value={formatSigned(todayPnl)} tone={trend(todayPnl)} testId="today-pnl" />
+      <Tile label="Drawdown now" value={formatPrice(current)} tone={current > 0 ? 'down' : undefined} testId="drawdown-now" />
+      <Tile
         label="Max drawdown"
         // The live drop may already be deeper than the one read at load time.
         value={current > desk.drawdown.max ? formatPrice(current) : `${formatPrice(desk.drawdown.max)} · ${desk.drawdown.maxPercent.toFixed(2)}%`}
@@ -113,17 +114,6 @@ function Figures({ desk, tick }: { desk: Desk; tick: Tick | null }) {
         testId="drawdown-max"
       />
     </dl>
-  );
-}
-
-function Figure({ label, value, tone, testId }: { label: string; value: string; tone?: string; testId: string }) {
-  return (
-    <div className="tile">
-      <dt>{label}</dt>
-      <dd className={`num ${tone ?? ''}`} data-testid={testId}>
-        {value}
-      </dd>
-    </div>
   );
 }
 

@@ -18,10 +18,10 @@ interface Results {
   rows: Row[];
 }
 
-/** Runs the bench CLI; resolves with its exit code and output. */
-function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs a bench CLI; resolves with its exit code and output. */
+function runBench(args: string[], script = 'bench/run.ts'): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -59,5 +59,10 @@ describe('npm run bench -- --smoke', () => {
     const markdown = readFileSync(path.join(out, file!.replace(/\.json$/, '.md')), 'utf8');
     expect(markdown).toContain('| case | server |');
     expect(markdown).toMatch(/node v\d+/);
+
+    // Before/after side by side: every row of both files, matched by case and server.
+    const compared = await runBench([path.join(out, file!), path.join(out, file!)], 'bench/compare.ts');
+    expect(compared.code, compared.output).toBe(0);
+    for (const row of rows) expect(compared.output).toContain(`| ${row.case} | ${row.server} |`);
   }, 300_000);
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor } from '../server/events/event-log.js';
 import { Streams } from '../server/events/topics.js';
 import { createGame, gameEventsQuery, joinGame, submitChoice } from './game-helpers.js';
-import { gql, listening, startServer, subscribe, wsClient, type Subscription } from './harness.js';
+import { gql, listening, startServer, subscribe, wsClient, type Subscription, type TestServer } from './harness.js';
 
 /** Reads `sub` up to and including the first result `isLast` accepts, checking each with `check`. */
 async function readUntil<T>(sub: Subscription<T>, isLast: (value: T) => boolean, check: (value: T) => void): Promise<T[]> {
@@ -21,6 +21,18 @@ async function readUntil<T>(sub: Subscription<T>, isLast: (value: T) => boolean,
     if (isLast(value)) return seen;
   }
 }
+
+/** Three two-player rooms whose players' names start with the room's name. */
+const threeRooms = (app: TestServer) =>
+  Promise.all(
+    ['North', 'South', 'East'].map(async (room) => {
+      const host = await app.token('PLAYER', `${room} host`);
+      const guest = await app.token('PLAYER', `${room} guest`);
+      const game = await createGame(app.url, host, room, 2);
+      await joinGame(app.url, guest, game.code);
+      return { room, host, guest, game };
+    }),
+  );
 
 const portfolioQuery = 'subscription { portfolioChanged { cash positions { symbol quantity marketValue } } }';
 interface PortfolioEvent {
@@ -64,15 +76,7 @@ describe('many viewers on one stream', () => {
   it('should send each gameEvents subscriber only the events of their own game, on separate and shared connections', async () => {
     const app = await startServer();
     const gmClient = wsClient(app.url, await app.token('GAME_MASTER'));
-    const games = await Promise.all(
-      ['North', 'South', 'East'].map(async (room) => {
-        const host = await app.token('PLAYER', `${room} host`);
-        const guest = await app.token('PLAYER', `${room} guest`);
-        const game = await createGame(app.url, host, room, 2);
-        await joinGame(app.url, guest, game.code);
-        return { room, host, guest, game };
-      }),
-    );
+    const games = await threeRooms(app);
     const subscribers = games.flatMap(({ room, host, guest, game }) =>
       [host, guest, null].map((token) => ({
         room,
@@ -112,16 +116,12 @@ describe('many viewers on one stream', () => {
     const gmClient = wsClient(app.url, await app.token('GAME_MASTER'));
     const presenceQuery = 'subscription ($code: String!) { presence(code: $code) { code onlineCount players { player { name } online } } }';
     type Snapshot = { presence: { code: string; onlineCount: number; players: Array<{ player: { name: string }; online: boolean }> } };
-    const games = await Promise.all(
-      ['North', 'South', 'East'].map(async (room) => {
-        const host = await app.token('PLAYER', `${room} host`);
-        const guest = await app.token('PLAYER', `${room} guest`);
-        const game = await createGame(app.url, host, room, 2);
-        await joinGame(app.url, guest, game.code);
-        const watchers = [subscribe<Snapshot>(wsClient(app.url, host), presenceQuery, { code: game.code }), subscribe<Snapshot>(gmClient, presenceQuery, { code: game.code })];
-        return { room, guest, code: game.code as string, watchers };
-      }),
-    );
+    const games = (await threeRooms(app)).map(({ room, host, guest, game }) => ({
+      room,
+      guest,
+      code: game.code as string,
+      watchers: [subscribe<Snapshot>(wsClient(app.url, host), presenceQuery, { code: game.code }), subscribe<Snapshot>(gmClient, presenceQuery, { code: game.code })],
+    }));
     const own = (room: string, code: string) => ({ presence }: Snapshot) => {
       expect(presence.code, `${room} received the presence of another game`).toBe(code);
       for (const entry of presence.players) expect(entry.player.name.startsWith(room)).toBe(true);

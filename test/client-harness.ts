@@ -29,7 +29,7 @@ export function realmcastClient(url: string, options: Partial<RealmcastClientOpt
 export interface Collector<T> {
   /** Everything received so far, in order. */
   readonly received: T[];
-  /** The next value not yet taken (waiting up to `timeoutMs`). */
+  /** The next value not yet taken (waiting up to `timeoutMs`); fails once the observable has errored or completed. */
   next(timeoutMs?: number): Promise<T>;
   /** Takes `count` values in order. */
   take(count: number, timeoutMs?: number): Promise<T[]>;
@@ -46,17 +46,28 @@ export function collect<T>(observable: Subscribable<T>): Collector<T> {
   const waiters: Array<() => void> = [];
   let fail!: (error: unknown) => void;
   const failed = new Promise<unknown>((resolve) => (fail = resolve));
+  // Once the observable errors or completes, `next()` fails at once instead of waiting out its timeout.
+  let ending: Error | undefined;
+  const end = (error: Error) => {
+    ending = error;
+    waiters.splice(0).forEach((wake) => wake());
+  };
   const subscription = observable.subscribe({
     next: (value) => {
       received.push(value);
       waiters.splice(0).forEach((wake) => wake());
     },
-    error: (error) => fail(error),
+    error: (error) => {
+      fail(error);
+      end(new Error(`observable failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error }));
+    },
+    complete: () => end(new Error('observable completed')),
   });
   onTeardown(() => subscription.unsubscribe());
   const next = async (timeoutMs = 5_000): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     while (taken >= received.length) {
+      if (ending) throw ending;
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`no value within ${timeoutMs} ms (received ${received.length})`);
       await new Promise<void>((resolve) => {

@@ -83,12 +83,14 @@ describe('portfolio', () => {
     await listening(app, 'portfolioChanged', me);
     await gql(app.url, order, { symbol: 'IRON', side: 'BUY', quantity: 1 }, player);
     await updates.next();
+    const started = Date.now();
     for (let price = 43; price <= 52; price++) {
       await gql(app.url, 'mutation ($p: Float!) { setStockPrice(symbol: "IRON", price: $p) { price } }', { p: price }, gm);
     }
-    // Ten ticks inside ~one window: the last update carries the final price, and there are at most a few.
+    // Ten ticks: the last update carries the final price, and there is at most one update per 200 ms window
+    // (a bound that holds however slow the machine, unlike a fixed count).
     const seen: number[] = [];
     while (seen.at(-1) !== 52) seen.push((await updates.next()).portfolioChanged.positions[0].marketValue);
-    expect(seen.length).toBeLessThanOrEqual(3);
+    expect(seen.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 200) + 1);
   });
 });

@@ -257,6 +257,14 @@ async function main() {
     },
     usage,
   );
+  if (!(values.token ?? process.env.REALMCAST_TOKEN)) {
+    // Without a token the server would only say there is no portfolio: say what is missing.
+    console.error(
+      'No token: the market maker trades, so it needs a token that may trade. For example:\n' +
+        '  REALMCAST_TOKEN=$(npm run -s token -- --role BOT --name market-maker --scope trade) npm run bot:market-maker',
+    );
+    process.exit(2);
+  }
   const realm = connect(values);
   const bot = createMarketMaker({
     realm,

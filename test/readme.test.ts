@@ -1,0 +1,129 @@
+/**
+ * Docs that never lie: every GraphQL block of the README is validated against
+ * `schema.graphql`, and every `npm run` line it shows names a real script and,
+ * for the commands that take flags, is run with `--help` appended (each CLI
+ * parses its flags first, so a flag the README shows but the command does not
+ * know fails here). Before that, each line must name a script of package.json.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { buildSchema, isInterfaceType, Kind, parse, validate } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { ErrorCode } from '../server/errors.js';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url);
+const readme = readFileSync(new URL('README.md', root), 'utf8');
+const schema = buildSchema(readFileSync(new URL('schema.graphql', root), 'utf8'));
+const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+/** Fenced code blocks (also indented ones inside lists), with the line they start on. */
+const blocks = [...readme.matchAll(/^( *)```(\w*)\n([\s\S]*?)^\1```/gm)].map((match) => ({
+  language: match[2]!,
+  code: match[3]!.replace(new RegExp(`^${match[1]}`, 'gm'), ''),
+  line: readme.slice(0, match.index).split('\n').length,
+}));
+
+const graphqlBlocks = blocks.filter((block) => block.language === 'graphql');
+
+/** Every `npm run …` command the README shows, in code blocks or inline code, up to a shell separator or comment. */
+const npmRunLines = [
+  ...new Set(
+    [...readme.replace(/<!--[\s\S]*?-->/g, '').matchAll(/npm run(?: -s)? [^`\n|)#;&]+/g)].map((match) => match[0].trim().replace(/\s+/g, ' ')),
+  ),
+];
+
+/**
+ * Scripts run with `--help`: each parses its flags and prints its usage.
+ * `token` runs through `scripts/run-built.mjs`, which would build `dist/`
+ * first; the test runs its source directly (the same program).
+ */
+const helpCommand: Record<string, string[]> = {
+  token: ['npx', 'tsx', 'server/token.ts'],
+  'bot:market-maker': ['npx', 'tsx', 'client/bots/market-maker.ts'],
+  'bot:relay': ['npx', 'tsx', 'client/bots/relay.ts'],
+  'bot:telegram': ['npx', 'tsx', 'client/bots/telegram/main.ts'],
+  ticker: ['npx', 'tsx', 'client/bots/ticker.ts'],
+  bench: ['npx', 'tsx', 'bench/run.ts'],
+  'docs:config': ['npx', 'tsx', 'scripts/config-docs.ts'],
+};
+
+/** Placeholders in README lines (`…`, `<date>`) stand for any value: their lines are checked for the script only. */
+const hasPlaceholder = (line: string) => /…|<[^>]+>|\[--/.test(line);
+
+describe('README', () => {
+  it('should contain GraphQL examples', () => {
+    expect(graphqlBlocks.length).toBeGreaterThan(10);
+  });
+
+  it.each(graphqlBlocks.map((block) => [block.line, block.code] as const))('should have a valid GraphQL block at line %i', (_line, code) => {
+    const document = parse(code);
+    const typeDefinitions = document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION && d.kind !== Kind.FRAGMENT_DEFINITION);
+    expect(typeDefinitions.map((d) => d.kind)).toEqual([]);
+    expect(validate(schema, document).map((error) => error.message)).toEqual([]);
+  });
+
+  it('should only show npm scripts that exist', () => {
+    const missing = npmRunLines.map((line) => /^npm run(?: -s)? ([\w:-]+)/.exec(line)![1]!).filter((name) => !(name in scripts));
+    expect(missing).toEqual([]);
+  });
+
+  it.each(npmRunLines.filter((line) => /^npm run(?: -s)? ([\w:-]+)/.exec(line)![1]! in helpCommand && !hasPlaceholder(line)))(
+    'should accept `%s` (run with --help)',
+    async (line) => {
+      const [, name = '', rest = ''] = /^npm run(?: -s)? ([\w:-]+)(?: -- (.*))?$/.exec(line) ?? [];
+      const [command, ...args] = helpCommand[name]!;
+      const flags = rest.split(' ').filter(Boolean);
+      // Exits 0 (run() rejects otherwise) after printing its usage.
+      const { stdout, stderr } = await run(command!, [...args, ...flags, '--help'], { cwd: root, env: { ...process.env, NODE_ENV: '' } });
+      expect(`${stdout}${stderr}`).toMatch(/--\w+/);
+    },
+    60_000,
+  );
+
+  /** The first column of the table under `heading` (a markdown heading line), backticks removed. */
+  const tableAfter = (heading: string) => {
+    const start = readme.indexOf(`\n${heading}\n`);
+    expect(start, heading).toBeGreaterThan(0);
+    const rows = readme.slice(start).split('\n').filter((line, i, lines) => line.startsWith('|') && lines.slice(0, i).some((l) => l.startsWith('| ---')));
+    const table: string[] = [];
+    for (const row of rows) {
+      table.push(row.split('|')[1]!.trim().replaceAll('`', ''));
+      if (!readme.slice(start).includes(`${row}\n|`)) break; // the first table ends here
+    }
+    return table;
+  };
+
+  it('should list every game event type of the schema', () => {
+    const gameEvent = schema.getType('GameEvent');
+    expect(isInterfaceType(gameEvent)).toBe(true);
+    const types = schema.getPossibleTypes(gameEvent as never).map((type) => type.name);
+    expect(tableAfter('### Game event types').sort()).toEqual(types.sort());
+  });
+
+  it('should list every world event kind the server posts', () => {
+    const domain = new URL('server/domain/', root);
+    const posted = new Set<string>();
+    for (const file of readdirSync(domain).filter((name) => name.endsWith('.ts'))) {
+      for (const line of readFileSync(new URL(file, domain), 'utf8').split('\n').filter((l) => /\bkind(Input)?\b/.test(l))) {
+        // The quoted values on those lines, not the argument name itself (`badInput('kind', …)`).
+        for (const [, kind] of line.matchAll(/'([a-z][a-z.]*)'/g)) if (kind !== 'kind') posted.add(kind!);
+      }
+    }
+    expect(posted.size).toBeGreaterThan(4);
+    expect(tableAfter('### World event kinds').sort()).toEqual([...posted].sort());
+  });
+
+  it('should list every error code of the catalogue', () => {
+    expect(tableAfter('## Errors').sort()).toEqual(Object.values(ErrorCode).sort());
+  });
+
+  it("should list every close code the server sends, and only graphql-ws' codes", () => {
+    const documented = tableAfter('### Error codes and close codes').map(Number);
+    const serverCodes = [CloseCode.BadRequest, CloseCode.Unauthorized, CloseCode.Forbidden, CloseCode.SubprotocolNotAcceptable, CloseCode.ConnectionInitialisationTimeout, CloseCode.SubscriberAlreadyExists, CloseCode.TooManyInitialisationRequests, CloseCode.InternalServerError];
+    expect(documented).toEqual(expect.arrayContaining([1001, ...serverCodes]));
+    for (const code of documented) expect([1001, ...(Object.values(CloseCode) as number[])]).toContain(code);
+  });
+});

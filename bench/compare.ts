@@ -14,9 +14,14 @@ interface Results {
   rows: Row[];
 }
 
+const usage = 'usage: npm run bench:compare -- <before.json> <after.json>   (results files of npm run bench; --help prints this)';
 const files = process.argv.slice(2);
+if (files.includes('--help')) {
+  console.log(usage);
+  process.exit(0);
+}
 if (files.length !== 2) {
-  console.error('usage: npm run bench:compare -- <before.json> <after.json>');
+  console.error(usage);
   process.exit(2);
 }
 const [before, after] = files.map((file) => ({ ...(JSON.parse(readFileSync(file, 'utf8')) as Results), file: path.basename(file) })) as [

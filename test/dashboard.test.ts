@@ -183,6 +183,7 @@ describe.skipIf(!available)('dashboard', () => {
     await listening(server, 'streamEvent', `game:${code}`, 2);
     await alice.page.locator('li[data-player="Bob"][data-online="true"]').waitFor();
     await bob.page.locator('li[data-player="Alice"][data-online="true"]').waitFor();
+    await alice.page.getByTestId('online-count').filter({ hasText: '2/2 online' }).waitFor();
     await alice.page.getByTestId('progress').filter({ hasText: '0 / 2 chosen' }).waitFor();
 
     // Picking an option shows Bob that Alice is making up her mind.
@@ -216,6 +217,8 @@ describe.skipIf(!available)('dashboard', () => {
     // Bob closes his tab: after the grace period his dot turns gray for Alice.
     await bob.context.close();
     await alice.page.locator('li[data-player="Bob"][data-online="false"]').waitFor();
+    await alice.page.getByTestId('online-count').filter({ hasText: '1/2 online' }).waitFor();
+    await alice.page.getByTestId('toasts').getByText('Bob went offline').waitFor();
     await alice.context.close();
   });
 
@@ -329,6 +332,7 @@ describe.skipIf(!available)('dashboard', () => {
     await announce('Published right after the restart', 'INFO');
     await main.locator('[data-status="connected"]').waitFor({ timeout: 15_000 });
     await main.getByTestId('connection-overlay').waitFor({ state: 'detached' });
+    await main.getByTestId('toasts').getByText('Reconnected').waitFor();
     serverDown = false;
 
     await priceShown(main, 'SPICE', spice);

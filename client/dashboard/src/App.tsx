@@ -1,6 +1,7 @@
 import { useQuery } from '@apollo/client/react';
 import { useEffect } from 'react';
 import { MeDocument } from '../../generated/graphql.js';
+import { Toasts } from './components/Toasts.js';
 import { errorCode } from './format.js';
 import { ConnectionOverlay, ConnectionPill } from './panels/ConnectionStatus.js';
 import { Factions } from './panels/Factions.js';
@@ -55,6 +56,7 @@ export function App() {
         <Trading signedIn={Boolean(me)} />
       </main>
       <ConnectionOverlay />
+      <Toasts />
     </>
   );
 }

@@ -16,6 +16,7 @@ import {
   type MeQuery,
 } from '../../../generated/graphql.js';
 import { Panel } from '../components/Panel.js';
+import { toast } from '../components/Toasts.js';
 import { errorMessage, formatClock } from '../format.js';
 import { useOnReconnect } from '../hooks.js';
 import { openGame } from '../realm.js';
@@ -209,17 +210,21 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
         break;
       case 'PlayerJoined':
         note(`${event.player.name} joined`);
+        if (event.player.id !== me.id) toast(`${event.player.name} joined ${game?.name ?? code}`);
         void refetch().catch(() => {});
         break;
       case 'PlayerLeft':
         note(`${event.player.name} left${event.newHost ? `; ${event.newHost.name} hosts now` : ''}`);
+        if (event.player.id !== me.id) toast(`${event.player.name} left ${game?.name ?? code}`);
         void refetch().catch(() => {});
         break;
       case 'PlayerConnected':
         note(`${event.player.name} came online`);
+        if (event.player.id !== me.id) toast(`${event.player.name} is online`);
         break;
       case 'PlayerDisconnected':
         note(`${event.player.name} went offline`);
+        if (event.player.id !== me.id) toast(`${event.player.name} went offline`);
         break;
       case 'PlayerTyping':
         if (event.player.id !== me.id) typing.set(event.player.id, event.typing);
@@ -262,6 +267,7 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
   if (events.error) return <RoomProblem text={errorMessage(events.error)} onClose={onClose} />;
 
   const online = new Map(presence.data?.presence.players.map((p) => [p.player.id, p.online]));
+  const onlineCount = game ? game.players.filter((p) => online.get(p.player.id) ?? p.online).length : 0;
   const mine = game.players.find((p) => p.player.id === me.id);
   const chosen = game.players.filter((p) => p.hasChosen).length;
   const total = game.players.length;
@@ -348,7 +354,12 @@ function Room({ code, me, onClose }: { code: string; me: Me; onClose: () => void
         </div>
 
         <aside className="room-side" aria-label="Players">
-          <h4>Players</h4>
+          <h4>
+            Players{' '}
+            <span className="muted online-count" data-testid="online-count">
+              {onlineCount}/{game.players.length} online
+            </span>
+          </h4>
           <ul className="players">
             {game.players.map((p) => {
               const isOnline = online.get(p.player.id) ?? p.online;

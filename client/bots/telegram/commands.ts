@@ -3,10 +3,10 @@
  * buttons, and a clear reply to anything it does not understand. Each handler
  * checks its input and the bounds first and changes nothing when it refuses.
  */
-import { Composer, InlineKeyboard, type Context } from 'grammy';
+import { Composer, GrammyError, InlineKeyboard, type Context } from 'grammy';
 import { CombinedGraphQLErrors } from '@apollo/client';
 import type { RealmcastClient } from '../../index.js';
-import { FactionsDocument, TelegramGameDocument, WorldEventsDocument } from '../../generated/graphql.js';
+import { FactionsDocument, TelegramGameDocument, WorldEventsDocument, type TelegramGameQuery } from '../../generated/graphql.js';
 import type { Delivery } from './delivery.js';
 import { escapeHtml, factionsMessage, liveMarketMessage, recentEventsMessage } from './format.js';
 import { emptyChat, isActive, type ChatState, type TelegramBotLimits, type TelegramBotState } from './state.js';
@@ -74,7 +74,11 @@ export function createCommands(options: CommandsOptions): Composer<Context> {
     if (chat && !isActive(chat)) delete state.chats[chatId(ctx)];
   };
 
-  /** Runs a handler; a {@link Refusal} becomes the reply, and an empty chat is never kept. */
+  /**
+   * Runs a handler; a {@link Refusal} becomes the reply, and an empty chat is
+   * never kept. Telegram's own errors go on to `bot.catch` (a 403 forgets the
+   * chat); anything else (the game server not answering) gets a short apology.
+   */
   const guarded =
     (handler: (ctx: Context) => Promise<void>) =>
     async (ctx: Context): Promise<void> => {
@@ -82,8 +86,13 @@ export function createCommands(options: CommandsOptions): Composer<Context> {
         await handler(ctx);
       } catch (error) {
         tidy(ctx);
-        if (!(error instanceof Refusal)) throw error;
-        await ctx.reply(`⚠️ ${error.message}`, html);
+        if (error instanceof GrammyError) throw error;
+        if (error instanceof Refusal) {
+          await ctx.reply(`⚠️ ${error.message}`, html);
+          return;
+        }
+        logger(`chat ${ctx.chat?.id}: ${(error as Error).message}`);
+        await ctx.reply('⚠️ The game server is not answering right now. Try again in a moment.', html);
       }
     };
 
@@ -219,9 +228,9 @@ export function createCommands(options: CommandsOptions): Composer<Context> {
       }
       const followed = new Set(Object.values(state.chats).flatMap((chat) => Object.keys(chat.games)));
       if (!followed.has(code) && followed.size >= limits.maxGames) throw new Refusal(`This bot already follows ${limits.maxGames} games, its limit.`);
-      let game;
+      let game: TelegramGameQuery['game'] | undefined;
       try {
-        ({ data: { game } = { game: null } } = await realm.client.query({ query: TelegramGameDocument, variables: { code }, fetchPolicy: 'network-only' }));
+        game = (await realm.client.query({ query: TelegramGameDocument, variables: { code }, fetchPolicy: 'network-only' })).data?.game;
       } catch (error) {
         const errorCode = CombinedGraphQLErrors.is(error) ? error.errors[0]?.extensions?.code : undefined;
         if (errorCode === 'UNAUTHENTICATED') throw new Refusal("This bot cannot read games: its admin must give it a Realmcast BOT token (REALMCAST_TOKEN).");

@@ -11,7 +11,7 @@ import { CombinedGraphQLErrors } from '@apollo/client';
 import type { Observable } from 'rxjs';
 import { delay } from '../../backoff.js';
 import { backoffDelay, type RealmcastClient } from '../../index.js';
-import { MarketTickerDocument, StocksDocument, TelegramGameResultsDocument, WorldFeedDocument } from '../../generated/graphql.js';
+import { MarketTickerDocument, StocksDocument, TelegramGameDocument, TelegramGameResultsDocument, WorldEventsDocument, WorldFeedDocument } from '../../generated/graphql.js';
 import type { MarketTickerSubscription, StocksQuery, TelegramGameResultsSubscription, WorldFeedSubscription } from '../../generated/graphql.js';
 import type { Delivery } from './delivery.js';
 import { gameOverMessage, turnResultMessage, watchAlert, worldEventLine, type StockRow } from './format.js';
@@ -160,14 +160,22 @@ export function createStreams(options: StreamsOptions): Streams {
 
   /**
    * Follows one stream from its stored cursor; on failure decides whether to
-   * start over without the cursor (it fell out of the server's retention),
+   * start over from the present (the server cannot continue from the cursor),
    * give up (`refused` returns true), or try again later.
    */
   const follow = <D>(
     key: string,
     subscribe: (after: string | undefined) => Observable<{ data?: D; error?: unknown }>,
     handle: (data: D) => Promise<void>,
-    refused: (code: string | undefined) => Promise<boolean> = async () => false,
+    {
+      refused = async () => false,
+      present = async () => undefined,
+    }: {
+      /** Whether an error code means the stream will never work (then it is dropped). */
+      refused?: (code: string | undefined) => Promise<boolean>;
+      /** The stream's newest cursor now, read before following it again from the present. */
+      present?: () => Promise<string | undefined>;
+    } = {},
   ) => {
     let attempt = 0;
     const start = () => {
@@ -184,10 +192,13 @@ export function createStreams(options: StreamsOptions): Streams {
         enqueue(async () => {
           const { code, field } = refusal(error);
           if (code === 'BAD_USER_INPUT' && field === 'after') {
-            // Older than the server's retention, or from a world that was reset: nothing to resume.
-            logger(`${key}: the server cannot continue from the stored cursor (${(error as Error).message}); continuing from now`);
-            delete state.cursors[key];
+            // Older than the server's retention, or from a world that was reset: nothing to
+            // resume. Read where the stream is first, so nothing from now on is missed.
+            const now = await present().catch(() => undefined);
+            if (now) state.cursors[key] = now;
+            else delete state.cursors[key];
             await save();
+            logger(`${key}: the server cannot continue from the stored cursor (${(error as Error).message}); continuing from now`);
             return start();
           }
           if (await refused(code)) {
@@ -196,8 +207,10 @@ export function createStreams(options: StreamsOptions): Streams {
           }
           const wait = backoffDelay(attempt++, { initialDelayMs: retryDelayMs, maxDelayMs: 60_000 });
           logger(`${key}: stream ended (${error instanceof Error ? error.message : String(error)}); following again in ${wait} ms`);
-          await delay(wait, stopping.signal);
-          start();
+          // Waits outside the queue: the other streams' events keep flowing meanwhile.
+          void delay(wait, stopping.signal).then(() => {
+            if (open.get(key) === entry) start(); // not unfollowed meanwhile
+          });
         });
       };
       subscription = subscribe(state.cursors[key]).subscribe({
@@ -223,21 +236,25 @@ export function createStreams(options: StreamsOptions): Streams {
       key,
       (after) => realm.client.subscribe({ query: TelegramGameResultsDocument, variables: { code, after } }),
       (data) => onGameEvent(code, data.gameEvents),
-      async (errorCode) => {
-        if (!errorCode || !gameRefusals.has(errorCode)) return false;
-        logger(`${key}: the server refuses it (${errorCode}); no longer following`);
-        const why =
-          errorCode === 'NOT_FOUND'
-            ? 'the game no longer exists'
-            : "this bot's Realmcast token may not watch games (the admin needs a BOT token with the watchAnyGame scope)";
-        const posts: Array<[string, string]> = [];
-        for (const [chatId, chat] of followers(code)) {
-          posts.push([chatId, `⚠️ Stopped following game ${code}: ${why}.`]);
-          delete chat.games[code];
-        }
-        delete state.cursors[key];
-        await deliver(posts);
-        return true;
+      {
+        present: async () =>
+          (await realm.client.query({ query: TelegramGameDocument, variables: { code }, fetchPolicy: 'network-only' })).data?.game?.cursor,
+        refused: async (errorCode) => {
+          if (!errorCode || !gameRefusals.has(errorCode)) return false;
+          logger(`${key}: the server refuses it (${errorCode}); no longer following`);
+          const why =
+            errorCode === 'NOT_FOUND'
+              ? 'the game no longer exists'
+              : "this bot's Realmcast token may not watch games (the admin needs a BOT token with the watchAnyGame scope)";
+          const posts: Array<[string, string]> = [];
+          for (const [chatId, chat] of followers(code)) {
+            posts.push([chatId, `⚠️ Stopped following game ${code}: ${why}.`]);
+            delete chat.games[code];
+          }
+          delete state.cursors[key];
+          await deliver(posts);
+          return true;
+        },
       },
     );
   };
@@ -280,7 +297,9 @@ export function createStreams(options: StreamsOptions): Streams {
           await delay(wait, stopping.signal);
         }
       }
-      follow(worldKey, (after) => realm.client.subscribe({ query: WorldFeedDocument, variables: { after } }), (data) => onWorldEvent(data.worldEvents));
+      follow(worldKey, (after) => realm.client.subscribe({ query: WorldFeedDocument, variables: { after } }), (data) => onWorldEvent(data.worldEvents), {
+        present: async () => (await realm.client.query({ query: WorldEventsDocument, variables: { last: 1 }, fetchPolicy: 'network-only' })).data?.worldEvents[0]?.cursor,
+      });
       follow(marketKey, (after) => realm.client.subscribe({ query: MarketTickerDocument, variables: { after } }), (data) => onTick(data.stockTicked));
       for (const chat of Object.values(state.chats)) for (const code of Object.keys(chat.games)) followGame(code);
     },

@@ -307,6 +307,13 @@ describe.skipIf(!available)('dashboard', () => {
     expect(await chart.locator('.u-legend').textContent()).toMatch(/Equity.*Peak/s);
     await trading.scrollIntoViewIfNeeded();
     await trading.screenshot({ path: path.join(artifacts, 'desktop-trading.png') });
+
+    // On a phone the trading view stacks into one column without horizontal scrolling.
+    await page.setViewportSize(phone);
+    // The chart follows its container's width (ResizeObserver), a frame or two after the resize.
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    await trading.scrollIntoViewIfNeeded();
+    await trading.screenshot({ path: path.join(artifacts, 'phone-trading.png') });
     await dana.context.close();
   });
 

@@ -445,6 +445,18 @@ export function createPortfolios({
       return rows.map(tradeView);
     },
 
+    /** The `tradeExecuted` feed: the player's fills, after the `after` cursor first when given. */
+    tradeFeed(playerId: string, after?: string | null) {
+      const stream = Streams.trades(playerId);
+      return events.feed<'TradeExecuted'>({
+        stream,
+        afterSeq: after ? decodeCursor(stream, after) : undefined,
+        // The stream is the player's own: its subscribers are that player.
+        shape: 'owner',
+        filter: (e) => e.type === 'TradeExecuted',
+      });
+    },
+
     /** Forgets idempotency keys older than {@link orderKeyRetentionMs} (housekeeping). */
     async pruneOrderKeys() {
       await store.db.deleteFrom('orderKeys').where('at', '<', new Date(clock() - orderKeyRetentionMs).toISOString()).execute();

@@ -13,8 +13,6 @@ import {
   type TradeView,
 } from '../domain/portfolio.js';
 import { fromCents } from '../domain/validate.js';
-import { decodeCursor, type CursoredEvent } from '../events/event-log.js';
-import { Streams } from '../events/topics.js';
 
 const OrderSideEnum = builder.enumType('OrderSide', {
   description: 'Whether an order buys or sells.',
@@ -247,13 +245,7 @@ builder.subscriptionField('tradeExecuted', (t) =>
     type: Trade,
     description: "The caller's fills as they happen; with `after`, every fill after that cursor first (no gap, no duplicate).",
     args: { after: t.arg.string({ description: 'Replay every trade after this cursor first, then continue live.' }) },
-    subscribe: (_root, { after }, { viewer, services }) => {
-      const stream = Streams.trades(authorize(viewer, 'trade').id);
-      return services.events.follow(stream, {
-        afterSeq: after ? decodeCursor(stream, after) : undefined,
-        filter: (e) => e.type === 'TradeExecuted',
-      }) as AsyncIterable<CursoredEvent<'TradeExecuted'>>;
-    },
+    subscribe: (_root, { after }, { viewer, services }) => services.portfolios.tradeFeed(authorize(viewer, 'trade').id, after),
     // The log entry's cursor is the trade's cursor.
     resolve: (entry): TradeView => ({ ...entry.payload, cursor: entry.cursor }),
   }),

@@ -78,4 +78,16 @@ describe('market', () => {
     const steps = [0.1, 0.5, 0.9].map((r) => randomWalkStep({ price: 1000, openPrice: 42.5 }, () => r));
     for (const next of steps) expect(Math.abs(next / 1000 - 1)).toBeLessThan(0.05);
   });
+  it('should read the history of every listed stock in one batch, each with its own last', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    for (const [symbol, price] of [['GOLD', 960], ['GOLD', 970], ['IRON', 43], ['GOLD', 980]] as const) {
+      await gql(app.url, 'mutation ($s: String!, $p: Float!) { setStockPrice(symbol: $s, price: $p) { price } }', { s: symbol, p: price }, gm);
+    }
+    const { data } = await gql(app.url, '{ stocks { symbol recent: history(last: 2) { price } all: history(last: 10) { price } } }');
+    const bySymbol = Object.fromEntries(data!.stocks.map((s: { symbol: string }) => [s.symbol, s]));
+    expect(bySymbol.GOLD).toEqual({ symbol: 'GOLD', recent: [{ price: 970 }, { price: 980 }], all: [{ price: 955 }, { price: 960 }, { price: 970 }, { price: 980 }] });
+    expect(bySymbol.IRON).toEqual({ symbol: 'IRON', recent: [{ price: 42.5 }, { price: 43 }], all: [{ price: 42.5 }, { price: 43 }] });
+    expect(data!.stocks.every((s: { all: unknown[] }) => s.all.length >= 1)).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { decodeCursor, type Append, type AppendItem, type EventLog } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 import { apiError, ErrorCode, excerpt } from '../errors.js';
@@ -65,15 +66,25 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
     },
 
     async history(symbol: string, last = 50) {
+      return (await market.histories([symbol], last)).get(symbol) ?? [];
+    },
+
+    /**
+     * The newest `last` price points of each of `symbols`, oldest first, in
+     * one query (a page of stocks asking for their history costs one read).
+     */
+    async histories(symbols: readonly string[], last = 50): Promise<Map<string, Array<{ price: number; at: string }>>> {
       validInt('last', last, 1, historyLength);
-      const rows = await store.db
+      const ranked = store.db
         .selectFrom('priceHistory')
-        .select(['price', 'at'])
-        .where('symbol', '=', symbol)
-        .orderBy('id', 'desc')
-        .limit(last)
-        .execute();
-      return rows.reverse();
+        .select(['symbol', 'price', 'at', 'id', sql<number>`row_number() over (partition by symbol order by id desc)`.as('recency')])
+        .where('symbol', 'in', symbols);
+      const rows = symbols.length
+        ? await store.db.selectFrom(ranked.as('ranked')).select(['symbol', 'price', 'at']).where('recency', '<=', last).orderBy('symbol').orderBy('id').execute()
+        : [];
+      const bySymbol = new Map<string, Array<{ price: number; at: string }>>(symbols.map((symbol) => [symbol, []]));
+      for (const row of rows) bySymbol.get(row.symbol)?.push({ price: row.price, at: row.at });
+      return bySymbol;
     },
 
     /**

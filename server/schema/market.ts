@@ -1,7 +1,24 @@
+import DataLoader from 'dataloader';
 import { authorize } from '../auth.js';
-import { builder } from '../builder.js';
+import { builder, type Context } from '../builder.js';
 import { stockChange, type StockRow } from '../domain/market.js';
 import type { CursoredEvent } from '../events/event-log.js';
+
+/** One history loader per request (context) and `last`, batching the stocks of a list. */
+const historyLoaders = new WeakMap<Context, Map<number, DataLoader<string, Array<{ price: number; at: string }>>>>();
+function historyLoader(context: Context, last: number) {
+  let byLast = historyLoaders.get(context);
+  if (!byLast) historyLoaders.set(context, (byLast = new Map()));
+  let loader = byLast.get(last);
+  if (!loader) {
+    loader = new DataLoader(async (symbols: readonly string[]) => {
+      const histories = await context.services.market.histories(symbols, last);
+      return symbols.map((symbol) => histories.get(symbol) ?? []);
+    });
+    byLast.set(last, loader);
+  }
+  return loader;
+}
 
 const PricePoint = builder.objectRef<{ price: number; at: string }>('PricePoint').implement({
   description: 'A stock price at an instant.',
@@ -26,7 +43,8 @@ export const Stock = builder.objectRef<StockRow>('Stock').implement({
       type: [PricePoint],
       description: 'Recent prices, oldest first.',
       args: { last: t.arg.int({ description: 'How many of the newest points (1–500). Default 50.' }) },
-      resolve: (s, { last }, { services }) => services.market.history(s.symbol, last ?? undefined),
+      // Batched per request: a list of stocks reads all their histories in one query.
+      resolve: (s, { last }, context) => historyLoader(context, last ?? 50).load(s.symbol),
     }),
   }),
 });

@@ -59,6 +59,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
   if (onConnection) wsServer.on('connection', onConnection);
   const connections = new WeakMap<object, ConnectionState>();
   const viewerOf = async (token: string | null) => (token ? tokens.verify(token) : null);
+  // The request Yoga's plugins see for every operation over a socket. POST:
+  // Yoga refuses mutations on GET requests, and over graphql-ws every
+  // operation may mutate. It carries nothing per connection, so one serves all.
+  const connectionRequest = new Request('http://localhost/graphql', { method: 'POST' });
 
   /**
    * Writes a frame of the fan-out. A socket that is closing drops it (ws
@@ -93,13 +97,12 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
             return [error as GraphQLError];
           }
         }
+        // Only what resolvers and plugins read: the context lives as long as the
+        // subscription, so every field here is paid for per subscription.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
           req: ctx.extra.request,
-          socket: ctx.extra.socket,
           params: payload,
-          // POST: Yoga refuses mutations on GET requests, and over graphql-ws every operation may mutate.
-          request: new Request('http://localhost/graphql', { method: 'POST' }),
+          request: connectionRequest,
           wsViewer,
           transport: 'ws',
           [frameSinkKey]: frameSink(ctx.extra.socket, id),

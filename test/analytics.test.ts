@@ -200,6 +200,14 @@ describe('trading analytics', () => {
     // Once a second at most: a burst of five changes arrives in one tick per second it lasted (plus the one in flight), a second apart.
     expect(ticks.length).toBeLessThanOrEqual(Math.ceil(burstMs / 1_000) + 1);
     for (let i = 1; i < ticks.length; i++) expect(Date.parse(ticks[i].at) - Date.parse(ticks[i - 1].at)).toBeGreaterThanOrEqual(900);
+    // One valuation per player, whoever subscribes: a second subscription of the owner gets the very same tick.
+    const again = subscribe(wsClient(app.url, player), query);
+    await again.next(); // its own snapshot
+    await listening(app, 'pnlTicked', me, 2);
+    await gql(app.url, setPrice, { symbol: 'IRON', price: 39 }, gm);
+    const [first, second] = [(await mine.next(10_000)).pnlTicked, (await again.next(10_000)).pnlTicked];
+    expect(second).toEqual(first);
+    expect(first).toMatchObject({ totalPnl: -35 });
     // The other player's value did not change: nothing more for them.
     await expect(theirs.next(1_500)).rejects.toThrow(/no subscription event/);
 

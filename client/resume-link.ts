@@ -18,6 +18,12 @@
  * Subscriptions without a cursor (e.g. `portfolioChanged`) are still
  * resubscribed after an interruption, with their original variables.
  *
+ * A stream the server ends because the token expired (an `UNAUTHENTICATED`
+ * error with `reason: "expired"`, as SSE streams end at expiry) is resumed
+ * the same way: the transport reads the token again (`getToken`) for the new
+ * request. Repeated expiries back off (0 s, 1 s, 2 s… up to 30 s), so a
+ * `getToken` that keeps returning the expired token does not spin.
+ *
  * Until a stream has delivered its first event there is no cursor to resume
  * from, so events published during a drop before that first event are not
  * replayed; pass an initial `after` (e.g. a stored cursor, as the relay bot
@@ -71,11 +77,20 @@ export class ResumeLink extends ApolloLink {
       let inner: Subscription | undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let closed = false;
+      let expiries = 0;
 
       const start = () => {
         operation.variables = resumable && lastCursor !== undefined ? { ...initialVariables, after: lastCursor } : initialVariables;
         inner = forward(operation).subscribe({
           next: (result) => {
+            if (tokenExpired(result)) {
+              expiries++;
+              inner?.unsubscribe();
+              this.#onResubscribe({ operationName: operation.operationName, after: resumable ? lastCursor : undefined, reason: 'token expired' });
+              timer = setTimeout(start, expiries === 1 ? 0 : Math.min(30_000, 1_000 * 2 ** (expiries - 2)));
+              return;
+            }
+            expiries = 0;
             const cursor = resumable ? cursorOf(result) : undefined;
             if (cursor !== undefined) {
               // Keyed by the whole event, not the cursor alone: ephemeral events
@@ -136,6 +151,12 @@ export function cursorOf(result: ApolloLink.Result): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether a result is the server ending a stream because the caller's token expired. */
+export function tokenExpired(result: ApolloLink.Result): boolean {
+  const errors = (result as { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }).errors;
+  return Boolean(errors?.some((error) => error.extensions?.code === 'UNAUTHENTICATED' && error.extensions.reason === 'expired'));
 }
 
 /** A set that forgets its oldest entries beyond `capacity`. */

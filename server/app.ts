@@ -13,6 +13,7 @@ import { createEventLog } from './events/event-log.js';
 import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
+import { useTokenExpiry } from './limits/expiry.js';
 import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
 import { allowedOrigins, corsFor, useCsrf, useIntrospection, useOperationRateLimit, useOriginCheck, useQueryLimits } from './limits/plugins.js';
 import { createRateLimits } from './limits/rate-limits.js';
@@ -189,6 +190,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       useCsrf(),
       ...useQueryLimits(config),
       useIntrospection(config.introspection),
+      useTokenExpiry(),
       useOperationRateLimit(limits),
       useOperationLogging(logger),
       useReadinessCheck({

@@ -14,6 +14,12 @@ export interface Viewer {
   role: Role;
   /** What a BOT token may mutate (see {@link Action}); empty for other roles. */
   scopes: string[];
+  /**
+   * When the token expires (ms since the epoch): operations are refused and
+   * live subscriptions and connections end from then on. Absent for viewers
+   * not made from a token (tests, tools).
+   */
+  expiresAt?: number;
 }
 
 /**
@@ -85,8 +91,6 @@ export interface TokenIssuer {
    * expired, has no `exp` or lives longer than the maximum lifetime.
    */
   verify(token: string): Promise<Viewer>;
-  /** When a verified token expires (ms since the epoch). */
-  expiresAt(token: string): number;
 }
 
 export interface TokenIssuerOptions {
@@ -113,7 +117,6 @@ export function createTokenIssuer(secret: string, options: TokenIssuerOptions = 
       if (tooLong(decodeJwt(token).exp!, now)) throw new RangeError(`A token may live at most ${maxTtlSeconds} s (TOKEN_MAX_TTL).`);
       return token;
     },
-    expiresAt: (token) => decodeJwt(token).exp! * 1000,
     async verify(token) {
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
@@ -123,7 +126,7 @@ export function createTokenIssuer(secret: string, options: TokenIssuerOptions = 
         }
         if (tooLong(payload.exp!, payload.iat ?? Math.floor(Date.now() / 1000))) throw new Error('lifetime over TOKEN_MAX_TTL');
         const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-        return { id: payload.sub, name: payload.name, role: role as Role, scopes };
+        return { id: payload.sub, name: payload.name, role: role as Role, scopes, expiresAt: payload.exp! * 1000 };
       } catch (error) {
         const reason = error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid';
         throw apiError(ErrorCode.Unauthenticated, `The token is ${reason}.`, { reason }, 401);

@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { createTokenIssuer } from '../server/auth.js';
 import { optionsFromEnvironment, resolveOptions } from '../server/config.js';
 import { excerpt } from '../server/errors.js';
-import { errorCode, gql, startServer, tempDataDir } from './harness.js';
+import { WorldFeedDocument } from '../client/generated/graphql.js';
+import type { ResubscribeEvent } from '../client/index.js';
+import { collect, realmcastClient } from './client-harness.js';
+import { errorCode, gql, listening, startServer, subscribe, tempDataDir, wsClient } from './harness.js';
+import { eventually } from './scale/support.js';
 
 const run = promisify(execFile);
 
@@ -77,6 +81,51 @@ describe('token lifetime', () => {
     await expect(run('npx', ['tsx', 'server/token.ts', '--name', 'ops', '--expires', '3h'], { env })).rejects.toMatchObject({
       stderr: expect.stringContaining('TOKEN_MAX_TTL'),
     });
+  });
+});
+
+describe('token expiry on open connections', () => {
+  it('should refuse operations over a WebSocket opened before its token expired', async () => {
+    const app = await startServer();
+    const player = await app.services.players.create('Short', 'PLAYER');
+    const token = await app.tokens.sign({ ...player, role: 'PLAYER', scopes: [] }, 2);
+    const client = wsClient(app.url, token);
+    const run = (query: string) =>
+      new Promise<any>((resolve, reject) => client.subscribe({ query }, { next: resolve, error: reject, complete: () => {} }));
+    // A subscription holds the socket open (the client is lazy): everything below runs on the connection authenticated at first.
+    subscribe(client, 'subscription { stockTicked { symbol } }');
+    expect((await run('{ me { id } }')).data).toEqual({ me: { id: player.id } });
+    // Waits for the token's second to pass (exp has a 1 s resolution); the socket stays open meanwhile.
+    const refused = await eventually(async () => {
+      const result = await run('{ me { id } }');
+      return result.errors ? result : undefined;
+    }, 'the expired token to be refused', 5_000, 100);
+    expect(refused.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'expired' });
+    const mutation = await run('mutation { createGame(name: "After expiry") { code } }');
+    expect(mutation.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'expired' });
+    expect(await app.services.games.list(player.id, false)).toEqual([]);
+  });
+
+  it('should end an SSE stream when its token expires; the typed client gets a fresh token and resumes without a gap', async () => {
+    const app = await startServer();
+    const player = await app.services.players.create('Reader', 'PLAYER');
+    const viewer = { ...player, role: 'PLAYER' as const, scopes: [] };
+    let token = await app.tokens.sign(viewer, 2);
+    const resumed: ResubscribeEvent[] = [];
+    // No WebSocket: subscriptions go over SSE from the start.
+    const realm = realmcastClient(app.url, { webSocketImpl: null, getToken: () => token, onResubscribe: (event) => resumed.push(event) });
+    const gm = await app.token('GAME_MASTER');
+    const announce = (message: string) => gql(app.url, 'mutation ($m: String!) { announceWorldEvent(message: $m) { id } }', { m: message }, gm);
+    const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
+    await listening(app, 'streamEvent', 'world');
+    await announce('before expiry');
+    expect((await feed.next()).data?.worldEvents.message).toBe('before expiry');
+    token = await app.tokens.sign(viewer); // what getToken returns from now on
+    // The server ends the stream at expiry; this one is published around then and must not be lost.
+    await eventually(() => resumed.length > 0, 'the stream to end at expiry', 5_000, 50);
+    await announce('around expiry');
+    expect((await feed.next()).data?.worldEvents.message).toBe('around expiry');
+    expect(resumed[0]).toMatchObject({ operationName: 'WorldFeed', reason: 'token expired' });
   });
 });
 

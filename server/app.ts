@@ -169,6 +169,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     logger,
     metrics,
     maskError: (error) => maskInternal(error, 'Unexpected error.') as GraphQLError,
+    maxBufferedBytes: config.maxBufferedBytes,
   });
 
   const yoga = createYoga<WebSocketInitialContext, Context>({
@@ -234,6 +235,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       metrics.connections.inc({ transport: 'ws' });
       socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
     },
+    maxPayload: config.wsMaxPayload,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    maxBufferedBytes: config.maxBufferedBytes,
+    allowedOrigins: origins,
+    trustProxy: config.trustProxy,
+    onLimit: (limit) => (limit === 'slow-consumer' ? metrics.slowConsumerDrops.inc({ transport: 'ws' }) : metrics.limited(limit)),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -175,6 +175,27 @@ export const configSchema = z.object({
     defaultText: 'any origin without credentials; none when `NODE_ENV=production`',
     fromEnvironment: (text) => text.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter(Boolean),
   }),
+  wsMaxPayload: setting(z.number().int().min(1_024).default(65_536), {
+    env: 'WS_MAX_PAYLOAD',
+    description: 'Largest WebSocket message in bytes a client may send; a larger one closes the socket with 1009.',
+  }),
+  maxConnections: setting(z.number().int().min(1).default(10_000), {
+    env: 'MAX_CONNECTIONS',
+    description: 'Open WebSocket connections per instance; past it an upgrade is refused with HTTP 503 and `Retry-After`.',
+  }),
+  maxConnectionsPerAddress: setting(z.number().int().min(1).default(50), {
+    env: 'MAX_CONNECTIONS_PER_ADDRESS',
+    description: 'Open WebSocket connections per client address on one instance; past it an upgrade is refused with HTTP 429 and `Retry-After`.',
+  }),
+  maxSubscriptionsPerConnection: setting(z.number().int().min(1).default(100), {
+    env: 'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    description: 'Operations running at once on one WebSocket; the one over it fails with `TOO_MANY_SUBSCRIPTIONS` (the socket stays open).',
+  }),
+  maxBufferedBytes: setting(z.number().int().min(1_024).default(1_048_576), {
+    env: 'MAX_BUFFERED_BYTES',
+    description:
+      'Unsent data one consumer may hold back: a WebSocket past it is closed with 1013 (try again later), an SSE stream is ended; the client reconnects and resumes with `after:`.',
+  }),
   trustProxy: setting(z.number().int().min(0).max(10).default(0), {
     env: 'TRUST_PROXY',
     description: 'How many reverse proxies in front append to `X-Forwarded-For`; per-address limits then use the address they saw. `0` uses the socket’s peer.',

@@ -23,6 +23,8 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The operation is over a query limit (depth, aliases, cost or tokens; `extensions.limit` says which). HTTP 400. */
   QueryTooComplex: 'QUERY_TOO_COMPLEX',
+  /** A WebSocket already runs `MAX_SUBSCRIPTIONS_PER_CONNECTION` operations; this one is refused, the others go on. */
+  TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** The request body is over `HTTP_BODY_LIMIT` (HTTP 413) or has no `Content-Length` (HTTP 411). */
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   /** Masked internal failure; details are only in the server log. */

@@ -46,6 +46,7 @@ describe('configuration', () => {
       TURN_FULL_EFFECT_PLAYERS: '3', TURN_EFFECT_WINDOW_MS: '60000', TURN_PRICE_BUDGET_PERCENT: '2.5', TURN_INFLUENCE_BUDGET: '4',
       HTTP_BODY_LIMIT: '65536', MAX_DEPTH: '8', MAX_ALIASES: '9', MAX_COST: '1000', MAX_TOKENS: '500', TOKEN_MAX_TTL: '7d',
       GRAPHIQL: 'off', INTROSPECTION: 'false', CORS_ORIGINS: 'https://game.example, https://admin.example/', TRUST_PROXY: '1',
+      WS_MAX_PAYLOAD: '2048', MAX_CONNECTIONS: '7', MAX_CONNECTIONS_PER_ADDRESS: '3', MAX_SUBSCRIPTIONS_PER_CONNECTION: '4', MAX_BUFFERED_BYTES: '4096',
     };
     expect(Object.keys(env).sort()).toEqual(settingsTable().map((row) => row.env).sort());
     expect(optionsFromEnvironment(env)).toEqual({
@@ -58,6 +59,7 @@ describe('configuration', () => {
       turnFullEffectPlayers: 3, turnEffectWindowMs: 60_000, turnPriceBudgetPercent: 2.5, turnInfluenceBudget: 4,
       httpBodyLimit: 65_536, maxDepth: 8, maxAliases: 9, maxCost: 1_000, maxTokens: 500, tokenMaxTtlSeconds: 604_800,
       graphiql: false, introspection: false, corsOrigins: ['https://game.example', 'https://admin.example'], trustProxy: 1,
+      wsMaxPayload: 2_048, maxConnections: 7, maxConnectionsPerAddress: 3, maxSubscriptionsPerConnection: 4, maxBufferedBytes: 4_096,
     });
     expect(optionsFromEnvironment({ PORT: '', NODE_ENV: 'development' })).toEqual({ production: false });
   });
@@ -140,13 +142,18 @@ const refused: Record<string, string[]> = {
   INTROSPECTION: ['yes'],
   CORS_ORIGINS: ['game.example', 'https://game.example/path'],
   TRUST_PROXY: ['-1', '11'],
+  WS_MAX_PAYLOAD: ['1023', '64k'],
+  MAX_CONNECTIONS: ['0'],
+  MAX_CONNECTIONS_PER_ADDRESS: ['0', '1.5'],
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: ['0'],
+  MAX_BUFFERED_BYTES: ['1023'],
 };
 /** The values right on the bounds, which must be accepted. */
 const accepted: Record<string, string> = {
   PORT: '65535', JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '300', PRESENCE_GRACE_MS: '0', PRESENCE_TTL_MS: '300',
   PRESENCE_SWEEP_MS: '50', TYPING_TIMEOUT_MS: '1', GUEST_SIGNIN: 'off', PORTFOLIO_COALESCE_MS: '0', EVENT_RETENTION_MS: '0',
   EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', PNL_RECORD_MS: '0', METRICS_TOKEN: 'm'.repeat(16), LOG_LEVEL: 'silent', RATE_LIMIT_PLAYER: '1/1s', HTTP_BODY_LIMIT: '1024', TOKEN_MAX_TTL: '60',
-  MAX_TOKENS: '100', TRUST_PROXY: '10', CORS_ORIGINS: '*', TURN_PRICE_BUDGET_PERCENT: '0.5', GRAPHIQL: 'on', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
+  MAX_TOKENS: '100', TRUST_PROXY: '10', WS_MAX_PAYLOAD: '1024', MAX_CONNECTIONS: '1', MAX_BUFFERED_BYTES: '1024', CORS_ORIGINS: '*', TURN_PRICE_BUDGET_PERCENT: '0.5', GRAPHIQL: 'on', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
 };
 
 describe('configuration: each variable on its bounds', () => {

@@ -29,6 +29,8 @@ export async function startRealmcast(options: ServerOptions): Promise<Target> {
     logger: createLogger('warn'),
     // Every bench connection comes from 127.0.0.1; real clients come from many addresses.
     operationRatePerAddress: { points: 1_000_000, seconds: 10 },
+    maxConnectionsPerAddress: 1_000_000,
+    maxConnections: 1_000_000,
   });
   const url = app.url.replace(/^http/, 'ws');
   const workload = options.workload === 'game' ? await gameRoom(app, options.players ?? 12) : await market(app);

@@ -51,7 +51,14 @@ export interface FanoutOptions {
    * counted by the metrics plugin as they pass) and times each live event
    * once per group. @default none
    */
-  metrics?: Pick<Metrics, 'messagesSent' | 'fanOutLatency'>;
+  metrics?: Pick<Metrics, 'messagesSent' | 'fanOutLatency' | 'slowConsumerDrops'>;
+  /**
+   * Serialized results an SSE subscriber may have waiting (not yet taken by
+   * its stream) before it is ended as too slow; its client reconnects and
+   * resumes with `after:`. (WebSocket subscribers are bounded by their
+   * socket's buffer in the transport.) @default 1_048_576 // 1 MiB
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -95,7 +102,7 @@ interface Group {
  * gap and no duplicate (see {@link StreamFollowers.join}).
  */
 export function createFanout(options: FanoutOptions) {
-  const { events, logger, maskError, metrics } = options;
+  const { events, logger, maskError, metrics, maxBufferedBytes = 1_048_576 } = options;
   // Per event and group, not per subscriber: frames written to sockets (SSE
   // results are counted by the metrics plugin as they pass), and the
   // commit-to-write latency of live events once per transport.
@@ -289,11 +296,18 @@ export function createFanout(options: FanoutOptions) {
     }
     return new Repeater<ExecutionResult>(async (push, stopRepeater) => {
       finish = (error) => stopRepeater(error);
-      // Pushed, not awaited: the group serves every member at once (a
-      // consumer more than 1,024 results behind ends with an error).
-      member.deliver = (result) => {
+      // Bytes delivered but not yet taken by the stream (a push resolves when it is taken).
+      let waiting = 0;
+      // Pushed, not awaited: the group serves every member at once. A consumer
+      // that falls more than `maxBufferedBytes` (or 1,024 results) behind ends.
+      member.deliver = (result, json) => {
+        waiting += json.length;
+        if (waiting > maxBufferedBytes) {
+          metrics?.slowConsumerDrops.inc({ transport: 'sse' });
+          return stop(new Error('slow consumer: resume with after:'));
+        }
         try {
-          push(result).catch(stop);
+          push(result).then(() => (waiting -= json.length), stop);
         } catch (error) {
           stop(error);
         }

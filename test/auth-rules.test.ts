@@ -74,11 +74,12 @@ describe('tokens', () => {
   it('should round-trip a viewer, with scopes in a space-separated `scope` claim only when there are some', async () => {
     const bot = viewer('BOT', ['trade', 'play']);
     const token = await issuer.sign(bot);
-    expect(await issuer.verify(token)).toEqual(bot);
+    // The verified viewer also carries when its token expires (connections end then).
+    expect(await issuer.verify(token)).toEqual({ ...bot, expiresAt: decodeJwt(token).exp! * 1000 });
     expect(decodeJwt(token)).toMatchObject({ sub: bot.id, name: bot.name, role: 'BOT', scope: 'trade play' });
     const player = await issuer.sign(viewer('PLAYER'));
     expect(decodeJwt(player)).not.toHaveProperty('scope');
-    expect(await issuer.verify(player)).toEqual(viewer('PLAYER'));
+    expect(await issuer.verify(player)).toEqual({ ...viewer('PLAYER'), expiresAt: decodeJwt(player).exp! * 1000 });
   });
 
   it('should expire after 30 days by default, or when told', async () => {
@@ -106,7 +107,7 @@ describe('tokens', () => {
       const jwt = new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1h');
       return (subject ? jwt.setSubject(subject) : jwt).sign(key);
     };
-    expect(await issuer.verify(await signed({ name: 'ok', role: 'PLAYER' }, 'id'))).toEqual({ id: 'id', name: 'ok', role: 'PLAYER', scopes: [] });
+    expect(await issuer.verify(await signed({ name: 'ok', role: 'PLAYER' }, 'id'))).toEqual({ id: 'id', name: 'ok', role: 'PLAYER', scopes: [], expiresAt: expect.any(Number) });
     for (const token of [
       await signed({ name: 'no subject', role: 'PLAYER' }),
       await signed({ role: 'PLAYER' }, 'id'),

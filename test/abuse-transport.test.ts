@@ -143,7 +143,7 @@ describe('abuse: consumers that never read', () => {
   // past them in seconds rather than minutes, each event here is fat (200
   // aliased fields, ~6 KB) and each WebSocket consumer holds 5 subscriptions,
   // so the same assertions (every consumer dropped, heap flat, /health
-  // answering) hold within a 15 s window.
+  // answering) hold within seconds (a 30 s bound for a loaded machine).
   it('should drop 20 non-reading WebSocket and 20 non-reading SSE consumers on a 20 ms tick, keeping the heap flat', async () => {
     const app = await startServer({ marketTickMs: 20, maxBufferedBytes: 65_536, maxAliases: 250 });
     const fat = `subscription { stockTicked { cursor ${Array.from({ length: 200 }, (_, i) => `p${i}: price`).join(' ')} } }`;
@@ -176,10 +176,13 @@ describe('abuse: consumers that never read', () => {
       const count = (transport: string) => Number(new RegExp(`realmcast_slow_consumer_drops_total\\{transport="${transport}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
       return { ws: count('ws'), sse: count('sse') };
     };
+    let last = { ws: 0, sse: 0 };
     await eventually(async () => {
-      const { ws, sse } = await drops();
-      return ws >= 20 && sse >= 20;
-    }, 'every non-reading consumer to be dropped', 15_000, 250);
+      last = await drops();
+      return last.ws >= 20 && last.sse >= 20;
+    }, 'every non-reading consumer to be dropped', 30_000, 250).catch((error: Error) => {
+      throw new Error(`${error.message}; dropped so far: ${JSON.stringify(last)}`);
+    });
     await expectHealthy(app);
     expect(heapUsed() - before).toBeLessThan(96 * MiB);
     expect(sockets.length).toBe(20);

@@ -125,4 +125,23 @@ describe('fan-out', () => {
     await expect(resumed.next(300)).rejects.toThrow(/no subscription event/);
     expect(encodeCursor('world', start + 55)).toBe((await live.take(50)).at(-1)!.worldEvents.cursor);
   });
+  it('should read a game’s presence once per change for all its watchers on the instance', async () => {
+    const app = await startServer();
+    const [alice, bob, carol] = [await app.token('PLAYER'), await app.token('PLAYER'), await app.token('PLAYER')];
+    const game = await createGame(app.url, alice);
+    await joinGame(app.url, bob, game.code);
+    await joinGame(app.url, carol, game.code);
+    const query = 'subscription ($code: String!) { presence(code: $code) { onlineCount } }';
+    const watchers = [alice, bob].map((token) => subscribe(wsClient(app.url, token), query, { code: game.code }));
+    for (const watcher of watchers) expect((await watcher.next()).presence.onlineCount).toBeGreaterThanOrEqual(1);
+    expect(app.services.pubsub.listenerCount('presenceChanged', game.code)).toBe(1);
+    // Carol comes online: every watcher sees it, from the one shared read.
+    const carols = subscribe(wsClient(app.url, carol), query, { code: game.code });
+    expect((await carols.next()).presence.onlineCount).toBe(3);
+    for (const watcher of watchers) {
+      let count = 0;
+      while (count < 3) count = (await watcher.next()).presence.onlineCount;
+    }
+    expect(app.services.pubsub.listenerCount('presenceChanged', game.code)).toBe(1);
+  });
 });

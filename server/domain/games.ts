@@ -179,6 +179,60 @@ export function createGames(deps: GamesDeps) {
   const currentScenario = (game: GameRow): Scenario => (game.scenarioId && scenarioById(game.scenarioId)) || drawScenario(game.code, game.turnNumber);
 
   /** Tells `presence` subscribers to look again (players joined or left). */
+  /**
+   * One presence reader per game per instance: one pub/sub listener and one
+   * read (and one serialization) per change, handed to every `presence`
+   * subscriber of the game on this instance. A burst of changes costs one
+   * read: a read already queued sees them all.
+   */
+  interface PresenceWatcher {
+    /** False once retired: a subscriber that got it a moment too late takes a fresh one. */
+    alive: boolean;
+    listeners: Set<(view: PresenceView, serialized: string) => void>;
+    failures: Set<(error: unknown) => void>;
+    refresh(): void;
+    retire(): void;
+  }
+  const presenceWatchers = new Map<string, Promise<PresenceWatcher>>();
+  const presenceWatcher = (code: string): Promise<PresenceWatcher> => {
+    const existing = presenceWatchers.get(code);
+    if (existing) return existing;
+    const created = (async () => {
+      let queue: Promise<unknown> = Promise.resolve();
+      let queued = false;
+      const watcher: PresenceWatcher = {
+        alive: true,
+        listeners: new Set(),
+        failures: new Set(),
+        refresh() {
+          if (queued) return;
+          queued = true;
+          queue = queue
+            .then(async () => {
+              queued = false;
+              const view = await games.presence(code);
+              const serialized = JSON.stringify(view);
+              for (const listener of watcher.listeners) listener(view, serialized);
+            })
+            .catch((error) => {
+              for (const fail of watcher.failures) fail(error);
+            });
+        },
+        retire() {
+          if (watcher.listeners.size || presenceWatchers.get(code) !== created) return;
+          presenceWatchers.delete(code);
+          watcher.alive = false;
+          unsubscribe();
+        },
+      };
+      const unsubscribe = await pubsub.subscribe('presenceChanged', code, () => watcher.refresh());
+      return watcher;
+    })();
+    presenceWatchers.set(code, created);
+    created.catch(() => presenceWatchers.get(code) === created && presenceWatchers.delete(code));
+    return created;
+  };
+
   const presenceChanged = async (code: string) => {
     try {
       await pubsub.publish('presenceChanged', code, { code });
@@ -551,34 +605,28 @@ export function createGames(deps: GamesDeps) {
      */
     watchPresence(code: string, holder: PlayerRef | null): Repeater<PresenceView> {
       return new Repeater<PresenceView>(async (push, stop) => {
-        let queue: Promise<unknown> = Promise.resolve();
         let last = '';
-        let queued = false;
-        const emit = () => {
-          // A burst of changes costs one read: a read already queued will see them all.
-          if (queued) return;
-          queued = true;
-          queue = queue
-            .then(async () => {
-              queued = false;
-              const view = await games.presence(code);
-              // A player who left stops seeing the room's presence.
-              if (holder && !view.players.some((p) => p.player.id === holder.id)) return stop();
-              const serialized = JSON.stringify(view);
-              if (serialized === last) return;
-              last = serialized;
-              await push(view);
-            })
-            .catch((error) => stop(error));
+        let pushing: Promise<unknown> = Promise.resolve();
+        const onView = (view: PresenceView, serialized: string) => {
+          // A player who left stops seeing the room's presence.
+          if (holder && !view.players.some((p) => p.player.id === holder.id)) return stop();
+          if (serialized === last) return;
+          last = serialized;
+          pushing = pushing.then(() => push(view)).catch((error) => stop(error));
         };
-        const unsubscribe = await pubsub.subscribe('presenceChanged', code, emit);
+        let watcher = await presenceWatcher(code);
+        while (!watcher.alive) watcher = await presenceWatcher(code);
+        watcher.listeners.add(onView);
+        watcher.failures.add(stop);
         let release: Release | undefined;
         try {
           release = holder ? await presence.hold(code, holder) : undefined;
-          emit();
+          watcher.refresh();
           await stop;
         } finally {
-          unsubscribe();
+          watcher.listeners.delete(onView);
+          watcher.failures.delete(stop);
+          watcher.retire();
           await release?.();
         }
       });

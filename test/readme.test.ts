@@ -6,7 +6,7 @@
  * know fails here). Before that, each line must name a script of package.json.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { buildSchema, isInterfaceType, Kind, parse, validate } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -128,5 +128,12 @@ describe('README', () => {
     const serverCodes = [...webSocketCodes.slice(1), CloseCode.BadRequest, CloseCode.Unauthorized, CloseCode.Forbidden, CloseCode.SubprotocolNotAcceptable, CloseCode.ConnectionInitialisationTimeout, CloseCode.SubscriberAlreadyExists, CloseCode.TooManyInitialisationRequests, CloseCode.InternalServerError];
     expect(documented).toEqual(expect.arrayContaining([1001, ...serverCodes]));
     for (const code of documented) expect([...webSocketCodes, ...(Object.values(CloseCode) as number[])]).toContain(code);
+  });
+
+  it('should name only files and folders that exist', () => {
+    // Backticked repository paths (`client/examples/node-bot.ts`, `deploy/nginx.conf`…).
+    const paths = [...readme.matchAll(/`((?:[\w.-]+\/)+[\w.-]*)`/g)].map((match) => match[1]!).filter((p) => /^(server|client|test|scripts|deploy|bench|\.ci)\//.test(p) && !p.includes('…'));
+    expect(paths.length).toBeGreaterThan(10);
+    expect(paths.filter((p) => !existsSync(new URL(p, root)))).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { joinCodeAlphabet, joinCodeLength, newJoinCode, normalizeCode } from '../server/domain/games.js';
 import { randomWalkStep, stockChange } from '../server/domain/market.js';
 import { ditheringOutcome, drawScenario, scenarioDeck, scenarioRef, tallyTurn } from '../server/domain/scenarios.js';
-import { fromCents, roundMoney, toCents, validInt, validName, validNumber, validStrategy, validText } from '../server/domain/validate.js';
+import { fromCents, roundMoney, toCents, validInt, validList, validName, validNumber, validStrategy, validText } from '../server/domain/validate.js';
 
 /** The error `fn` throws: a BAD_USER_INPUT naming `field`, with its message. */
 function refusal(fn: () => unknown): { field: unknown; message: string } {
@@ -55,10 +55,32 @@ describe('validation', () => {
     for (const bad of ['', '  ', 'abcd']) expect(refusal(() => validText('message', bad, 3))).toEqual({ field: 'message', message: '"message" must be 1–3 characters.' });
   });
 
+  it('should count code points after NFC, refuse control, bidi and invisible characters by code point, and keep text exactly', () => {
+    expect(validText('message', 'e\u0301te', 3)).toBe('\u00e9te'); // NFC: é is one character
+    expect(validText('message', '😀😀😀', 3)).toBe('😀😀😀');
+    expect(refusal(() => validText('message', '😀😀😀😀', 3)).message).toBe('"message" must be 1–3 characters.');
+    expect(validText('message', 'ab', 3, 2)).toBe('ab');
+    expect(refusal(() => validText('message', 'a', 3, 2)).message).toBe('"message" must be 2–3 characters.');
+    for (const [bad, code] of [['a\u0007b', 'U+0007'], ['a\u202Eb', 'U+202E'], ['a\u200Bb', 'U+200B'], ['a\u2028b', 'U+2028'], ['a\u2029b', 'U+2029'], ['a\uFEFFb', 'U+FEFF']] as const) {
+      expect(refusal(() => validText('message', bad, 10))).toEqual({
+        field: 'message',
+        message: `"message" must not contain control, bidi-control or invisible characters (found ${code}).`,
+      });
+    }
+  });
+
+  it('should accept lists of up to max entries', () => {
+    expect(validList('kinds', ['a', 'b'], 2)).toEqual(['a', 'b']);
+    expect(validList('kinds', [], 2)).toEqual([]);
+    expect(refusal(() => validList('kinds', ['a', 'b', 'c'], 2))).toEqual({ field: 'kinds', message: '"kinds" may list at most 2 entries.' });
+  });
+
   it('should accept strategy names of 1 to 40 letters, digits, spaces, "_", "." and "-"', () => {
     expect(validStrategy('  dip buyer_v1.2-b  ')).toBe('dip buyer_v1.2-b');
     expect(validStrategy('x'.repeat(40))).toBe('x'.repeat(40));
-    for (const bad of ['', '   ', 'x'.repeat(41), 'émigré', 'a/b', 'a\nb']) expect(refusal(() => validStrategy(bad)).field).toBe('strategy');
+    for (const bad of ['', '   ', 'x'.repeat(41), 'émigré', 'a/b', 'a\nb']) {
+      expect(refusal(() => validStrategy(bad))).toEqual({ field: 'strategy', message: '"strategy" must be 1–40 characters of letters, digits, spaces, "_", "." or "-".' });
+    }
   });
 
   it('should round money to cents and convert cents exactly', () => {

@@ -73,6 +73,37 @@ describe('many viewers on one stream', () => {
     }
   });
 
+  it('should send each worldEvents subscriber only the kinds it asked for, however the filters are ordered or shared', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const shared = wsClient(app.url);
+    const query = 'subscription ($kinds: [String!]) { worldEvents(kinds: $kinds) { kind message } }';
+    type Feed = { worldEvents: { kind: string; message: string } };
+    const watchers = [
+      { kinds: ['alpha'], client: wsClient(app.url) },
+      { kinds: ['beta'], client: shared },
+      { kinds: ['alpha'], client: shared },
+      { kinds: ['beta', 'alpha'], client: wsClient(app.url) },
+      { kinds: ['alpha', 'beta'], client: shared },
+      { kinds: undefined, client: wsClient(app.url) },
+    ].map(({ kinds, client }) => ({ kinds, sub: subscribe<Feed>(client, query, { kinds }) }));
+    await listening(app, 'streamEvent', Streams.world, watchers.length);
+    for (const [kind, message] of [['gamma', 'g1'], ['beta', 'b1'], ['alpha', 'a1'], ['beta', 'b2'], ['alpha', 'end'], ['beta', 'end']]) {
+      expect((await gql(app.url, 'mutation ($k: String, $m: String!) { announceWorldEvent(kind: $k, message: $m) { id } }', { k: kind, m: message }, gm)).errors).toBeUndefined();
+    }
+    for (const { kinds, sub } of watchers) {
+      const wanted = (kind: string) => !kinds || kinds.includes(kind);
+      const ends = ['alpha', 'beta'].filter(wanted).length;
+      const seen: string[] = [];
+      while (seen.filter((m) => m.endsWith(':end')).length < ends) {
+        const { kind, message } = (await sub.next()).worldEvents;
+        seen.push(`${kind}:${message}`);
+      }
+      const all = ['gamma:g1', 'beta:b1', 'alpha:a1', 'beta:b2', 'alpha:end', 'beta:end'];
+      expect(seen, `kinds ${JSON.stringify(kinds)}`).toEqual(all.filter((e) => wanted(e.split(':')[0]!)));
+    }
+  });
+
   it('should send each gameEvents subscriber only the events of their own game, on separate and shared connections', async () => {
     const app = await startServer();
     const gmClient = wsClient(app.url, await app.token('GAME_MASTER'));

@@ -11,7 +11,7 @@ import type { TurnEconomy } from './economy.js';
 import type { Factions } from './factions.js';
 import type { Market } from './market.js';
 import { drawScenario, scenarioById, scenarioRef, tallyTurn, type Scenario, type ScenarioChoice } from './scenarios.js';
-import { validInt, validName } from './validate.js';
+import { fromCents, validInt, validName } from './validate.js';
 
 /** ACTIVE until the last player leaves, then FINISHED for good. */
 export type GameStatus = 'ACTIVE' | 'FINISHED';
@@ -269,10 +269,10 @@ export function createGames(deps: GamesDeps) {
     const changes = [];
     for (const { symbol, percent } of [...choice.prices].sort((a, b) => a.symbol.localeCompare(b.symbol))) {
       // Locked now (same order as `applyPriceChanges`), so the nudge applies to the price it replaces.
-      const stock = await store.lockForUpdate(tx.selectFrom('stocks').select('price').where('symbol', '=', symbol)).executeTakeFirst();
+      const stock = await store.lockForUpdate(tx.selectFrom('stocks').select('priceCents').where('symbol', '=', symbol)).executeTakeFirst();
       if (!stock) continue;
       const move = await economy.priceMove(tx, symbol, percent * share);
-      if (move !== 0) changes.push({ symbol, price: stock.price * (1 + move / 100) });
+      if (move !== 0) changes.push({ symbol, price: fromCents(Number(stock.priceCents)) * (1 + move / 100) });
     }
     if (changes.length) await market.applyPriceChanges(tx, append, changes);
     return shifts.length + changes.length > 0;

@@ -3,7 +3,8 @@ import { decodeCursor, type Append, type AppendItem, type EventLog } from '../ev
 import { Streams } from '../events/topics.js';
 import { apiError, ErrorCode, excerpt } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
-import { roundMoney, validInt, validList, validNumber } from './validate.js';
+import type { Database } from '../store/database.js';
+import { fromCents, roundMoney, toCents, validInt, validList, validNumber } from './validate.js';
 
 /** Prices a game master may set, and the simulator never leaves. */
 export const priceBounds = { min: 0.01, max: 1_000_000 } as const;
@@ -12,6 +13,7 @@ export const bigMoveThreshold = 0.1;
 /** How many price points each stock keeps. */
 export const historyLength = 500;
 
+/** A stock as the domain and the API see it: prices in currency units (the store keeps cents). */
 export interface StockRow {
   symbol: string;
   name: string;
@@ -20,6 +22,16 @@ export interface StockRow {
   volume: number;
   updatedAt: string;
 }
+
+/** A stored stock (prices in integer cents) as a {@link StockRow}. */
+export const fromStored = ({ priceCents, openPriceCents, ...rest }: Database['stocks']): StockRow => ({
+  ...rest,
+  price: fromCents(Number(priceCents)),
+  openPrice: fromCents(Number(openPriceCents)),
+});
+
+/** A {@link StockRow} as stored: its prices (always whole cents) as exact integer cents. */
+const toStored = ({ price, openPrice, ...rest }: StockRow): Database['stocks'] => ({ ...rest, priceCents: toCents(price), openPriceCents: toCents(openPrice) });
 
 /** Change since the session open price. */
 export function stockChange(stock: { price: number; openPrice: number }) {
@@ -38,10 +50,12 @@ export type Market = ReturnType<typeof createMarket>;
 /** Stocks, prices and their history; no GraphQL in here. */
 export function createMarket({ store, events }: { store: Store; events: EventLog }) {
   const market = {
-    listStocks: () => store.db.selectFrom('stocks').selectAll().orderBy('symbol').execute(),
+    listStocks: async () => (await store.db.selectFrom('stocks').selectAll().orderBy('symbol').execute()).map(fromStored),
 
-    getStock: (symbol: string) =>
-      store.db.selectFrom('stocks').selectAll().where('symbol', '=', symbol.toUpperCase()).executeTakeFirst(),
+    getStock: async (symbol: string) => {
+      const row = await store.db.selectFrom('stocks').selectAll().where('symbol', '=', symbol.toUpperCase()).executeTakeFirst();
+      return row && fromStored(row);
+    },
 
     /**
      * The `stockTicked` feed: ticks of `symbols` (case-insensitive, at most 50; all when
@@ -77,13 +91,13 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
       validInt('last', last, 1, historyLength);
       const ranked = store.db
         .selectFrom('priceHistory')
-        .select(['symbol', 'price', 'at', 'id', sql<number>`row_number() over (partition by symbol order by id desc)`.as('recency')])
+        .select(['symbol', 'priceCents', 'at', 'id', sql<number>`row_number() over (partition by symbol order by id desc)`.as('recency')])
         .where('symbol', 'in', symbols);
       const rows = symbols.length
-        ? await store.db.selectFrom(ranked.as('ranked')).select(['symbol', 'price', 'at']).where('recency', '<=', last).orderBy('symbol').orderBy('id').execute()
+        ? await store.db.selectFrom(ranked.as('ranked')).select(['symbol', 'priceCents', 'at']).where('recency', '<=', last).orderBy('symbol').orderBy('id').execute()
         : [];
       const bySymbol = new Map<string, Array<{ price: number; at: string }>>(symbols.map((symbol) => [symbol, []]));
-      for (const row of rows) bySymbol.get(row.symbol)?.push({ price: row.price, at: row.at });
+      for (const row of rows) bySymbol.get(row.symbol)?.push({ price: fromCents(Number(row.priceCents)), at: row.at });
       return bySymbol;
     },
 
@@ -110,7 +124,7 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
       // simulator) passes them in.
       const rows =
         lockedRows ??
-        (await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', 'in', symbols).orderBy('symbol')).execute());
+        (await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', 'in', symbols).orderBy('symbol')).execute()).map(fromStored);
       const locked = new Map(rows.map((row) => [row.symbol, row]));
       const missing = symbols.find((symbol) => !locked.has(symbol));
       if (missing !== undefined) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(missing)}.`, { field: 'symbol' });
@@ -145,10 +159,10 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
         // their history points, one append per stream.
         await tx
           .insertInto('stocks')
-          .values([...moved.values()])
+          .values([...moved.values()].map(toStored))
           .onConflict((oc) =>
             oc.column('symbol').doUpdateSet((eb) => ({
-              price: eb.ref('excluded.price'),
+              priceCents: eb.ref('excluded.priceCents'),
               volume: eb.ref('excluded.volume'),
               updatedAt: eb.ref('excluded.updatedAt'),
             })),
@@ -156,7 +170,7 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
           .execute();
         await tx
           .insertInto('priceHistory')
-          .values(ticks.map(({ payload }) => ({ symbol: payload.symbol, price: payload.price, at: now })))
+          .values(ticks.map(({ payload }) => ({ symbol: payload.symbol, priceCents: toCents(payload.price), at: now })))
           .execute();
         await append.many(Streams.market, ticks);
         if (alerts.length) await append.many(Streams.world, alerts);
@@ -226,7 +240,7 @@ export function createMarketSimulator(options: SimulatorOptions) {
       // Walk from the rows as locked in this transaction (symbol order, like
       // `applyPriceChanges`), so a price a game master set a moment ago is
       // walked from, not overwritten.
-      const stocks = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().orderBy('symbol')).execute();
+      const stocks = (await store.lockForUpdate(tx.selectFrom('stocks').selectAll().orderBy('symbol')).execute()).map(fromStored);
       await market.applyPriceChanges(
         tx,
         append,

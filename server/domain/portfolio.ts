@@ -201,7 +201,7 @@ export async function valuePlayers(db: Db, playerIds: readonly string[]): Promis
       db
         .selectFrom('positions')
         .innerJoin('stocks', 'stocks.symbol', 'positions.symbol')
-        .select(['positions.playerId', 'positions.strategy', 'positions.symbol', 'positions.quantity', 'positions.costCents', 'stocks.price'])
+        .select(['positions.playerId', 'positions.strategy', 'positions.symbol', 'positions.quantity', 'positions.costCents', 'stocks.priceCents'])
         .where('positions.playerId', 'in', ids)
         .orderBy('positions.symbol')
         .execute(),
@@ -228,7 +228,7 @@ export async function valuePlayers(db: Db, playerIds: readonly string[]): Promis
         result.get(p.playerId)!.strategies.push(owner);
         byKey.set(`${p.playerId}\u0000${p.strategy}`, owner);
       }
-      owner.positions.push({ symbol: p.symbol, quantity: p.quantity, costCents: Number(p.costCents), valueCents: p.quantity * toCents(p.price) });
+      owner.positions.push({ symbol: p.symbol, quantity: p.quantity, costCents: Number(p.costCents), valueCents: p.quantity * Number(p.priceCents) });
     }
   }
   return result;
@@ -355,7 +355,7 @@ export function createPortfolios({
           .executeTakeFirst();
         const held = position?.quantity ?? 0;
         const costCents = Number(position?.costCents ?? 0);
-        const priceCents = toCents(stock.price);
+        const priceCents = Number(stock.priceCents);
         const amountCents = priceCents * quantity;
         if (side === 'SELL' && quantity > held) {
           throw badInput('quantity', `Not enough shares: strategy "${strategy}" holds ${held} ${symbol}, tried to sell ${quantity}.`);

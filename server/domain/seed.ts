@@ -1,6 +1,7 @@
 import type { Append } from '../events/event-log.js';
 import { Streams } from '../events/topics.js';
 import type { Tx } from '../store/store.js';
+import { toCents } from './validate.js';
 
 /** The stocks a new world starts with. */
 export const seedStocks = [
@@ -33,12 +34,12 @@ export async function seedWorld(tx: Tx, append: Append): Promise<boolean> {
   const now = new Date().toISOString();
   await tx
     .insertInto('stocks')
-    .values(seedStocks.map((s) => ({ symbol: s.symbol, name: s.name, price: s.price, openPrice: s.price, volume: 0, updatedAt: now })))
+    .values(seedStocks.map((s) => ({ symbol: s.symbol, name: s.name, priceCents: toCents(s.price), openPriceCents: toCents(s.price), volume: 0, updatedAt: now })))
     .onConflict((oc) => oc.doNothing())
     .execute();
   await tx
     .insertInto('priceHistory')
-    .values(seedStocks.map((s) => ({ symbol: s.symbol, price: s.price, at: now })))
+    .values(seedStocks.map((s) => ({ symbol: s.symbol, priceCents: toCents(s.price), at: now })))
     .execute();
   await tx
     .insertInto('factions')

@@ -10,13 +10,13 @@ export interface Database {
   stocks: {
     symbol: string;
     name: string;
-    price: number;
-    /** Reference price `change` and `changePercent` are measured against (the session open). */
-    openPrice: number;
+    priceCents: number;
+    /** Reference price `change` and `changePercent` are measured against (the session open), in cents. */
+    openPriceCents: number;
     volume: number;
     updatedAt: string;
   };
-  priceHistory: { id: Generated<number>; symbol: string; price: number; at: string };
+  priceHistory: { id: Generated<number>; symbol: string; priceCents: number; at: string };
   /** Money is in integer cents everywhere (`…Cents`), so sums are exact. */
   accounts: { playerId: string; cashCents: number };
   /** Holdings per strategy; `costCents` is what the shares still held cost (the cost basis). */

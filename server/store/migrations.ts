@@ -238,6 +238,22 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0004_stock_prices_in_cents': {
+    // Stock prices become integer cents too (they were cent-rounded doubles),
+    // so every amount in the store is exact. New columns, filled from the old
+    // ones, which are then dropped (SQLite cannot change a column's type).
+    async up(db: Kysely<unknown>) {
+      const cents = (column: string) => sql.raw(`cast(round(${column} * 100) as bigint)`);
+      await db.schema.alterTable('stocks').addColumn('price_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('stocks').addColumn('open_price_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update stocks set price_cents = ${cents('price')}, open_price_cents = ${cents('open_price')}`.execute(db);
+      await db.schema.alterTable('stocks').dropColumn('price').execute();
+      await db.schema.alterTable('stocks').dropColumn('open_price').execute();
+      await db.schema.alterTable('price_history').addColumn('price_cents', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update price_history set price_cents = ${cents('price')}`.execute(db);
+      await db.schema.alterTable('price_history').dropColumn('price').execute();
+    },
+  },
 });
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -20,6 +20,8 @@ async function versionOneStore(dialect: Dialect, target: { dataDir: string } | {
   const all = await migrationProvider(dialect).getMigrations();
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => ({ '0001_initial': all['0001_initial']! }) } }).migrateToLatest();
   if (error) throw error;
+  await sql`insert into stocks (symbol, name, price, open_price, volume, updated_at) values ('IRON', 'Ironforge Mining Company', 42.5, 40.1, 7, '2026-10-02T10:00:00.000Z')`.execute(db);
+  await sql`insert into price_history (symbol, price, at) values ('IRON', 40.1, '2026-10-01T09:00:00.000Z'), ('IRON', 42.5, '2026-10-02T10:00:00.000Z')`.execute(db);
   await sql`insert into accounts (player_id, cash, realized_pnl) values ('veteran', 9872.35, 12.5)`.execute(db);
   await sql`insert into positions (player_id, symbol, quantity, average_cost) values ('veteran', 'IRON', 3, 42.5)`.execute(db);
   await sql`insert into trades (id, player_id, symbol, side, quantity, price, at) values
@@ -32,7 +34,7 @@ describe.each([
   ['SQLite', 'sqlite' as const],
   ['PostgreSQL', 'postgres' as const],
 ])('migrating version one money on %s', (_name, dialect) => {
-  it.skipIf(dialect === 'postgres' && !postgres)('should convert cash, positions and trades to exact cents under "manual", with a replayable trade log', async () => {
+  it.skipIf(dialect === 'postgres' && !postgres)('should convert cash, prices, positions and trades to exact cents under "manual", with a replayable trade log', async () => {
     const dataDir = tempDataDir();
     let databaseUrl: string | undefined;
     if (dialect === 'postgres') databaseUrl = (await createTestDatabase()).url;
@@ -55,6 +57,13 @@ describe.each([
       strategies: [{ strategy: 'manual', realizedPnl: 12.5, trades: 2 }],
     });
     const trades = data!.portfolio.trades;
+    // Stock prices, open price and history are integer cents now, the same values.
+    const iron = await gql(app.url, '{ stock(symbol: "IRON") { price openPrice change volume history(last: 5) { price } } }');
+    expect(iron.data!.stock).toEqual({ price: 42.5, openPrice: 40.1, change: 2.4, volume: 7, history: [{ price: 40.1 }, { price: 42.5 }] });
+    expect(await app.services.store.db.selectFrom('stocks').select(['priceCents', 'openPriceCents']).where('symbol', '=', 'IRON').executeTakeFirst()).toEqual({
+      priceCents: 4_250,
+      openPriceCents: 4_010,
+    });
     expect(trades.map((t: any) => [t.id, t.side, t.price, t.strategy])).toEqual([
       ['t2', 'SELL', 48.75, 'manual'],
       ['t1', 'BUY', 42.5, 'manual'],

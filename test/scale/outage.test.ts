@@ -90,7 +90,7 @@ describe.skipIf(!available)('failure behaviour', () => {
     expect((await setPrice(44)).data).toEqual({ setStockPrice: { price: 44 } });
     const snapshot = async (client: pg.Client) =>
       (
-        await client.query(`select (select price from stocks where symbol = 'IRON') as price,
+        await client.query(`select (select price_cents::int / 100.0 from stocks where symbol = 'IRON')::float8 as price,
           (select count(*)::int from price_history) as history, (select last_seq from streams where stream = 'market') as seq`)
       ).rows[0];
 

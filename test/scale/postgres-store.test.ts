@@ -94,7 +94,7 @@ describe.skipIf(!available)('PostgreSQL store', () => {
       .selectFrom('events')
       .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('seq').as('sum'), sql<number>`avg(seq)`.as('avg'), eb.fn.max('seq').as('max')])
       .executeTakeFirstOrThrow();
-    for (const value of [stock!.price, stock!.openPrice, stock!.volume, point!.id, point!.price, ...Object.values(aggregates)]) {
+    for (const value of [stock!.priceCents, stock!.openPriceCents, stock!.volume, point!.id, point!.priceCents, ...Object.values(aggregates)]) {
       expect(typeof value).toBe('number');
     }
     expect(await app.services.events.prune(new Date(Date.now() + 2 * 86_400_000))).toBe(0);

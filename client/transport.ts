@@ -145,10 +145,11 @@ type State =
   | { kind: 'ws'; socket: Socket }
   /**
    * graphql-ws gave up on a socket before its acknowledgement (a close code
-   * it does not retry); a new socket opens when `timer` fires. New WebSocket
+   * it does not retry); a new socket opens when `timer` fires, which is set
+   * once no HTTP check is deciding on SSE instead. New WebSocket
    * subscriptions wait for it.
    */
-  | { kind: 'ws-waiting'; timer: Timer }
+  | { kind: 'ws-waiting'; timer?: Timer }
   /** Subscriptions go over SSE; `probe` is a WebSocket attempt to switch back, `probeTimer` the wait for the next one. */
   | { kind: 'sse'; probe: Socket | null; probeTimer?: Timer }
   /** `maxRetries` attempts in a row failed: nothing is retried until `restart()`. */
@@ -271,6 +272,13 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     for (const entry of [...live]) entry.fail(error);
   };
 
+  /** In `ws-waiting`: opens the next socket after the backoff of the failures so far. */
+  const scheduleReplacement = () => {
+    if (state.kind !== 'ws-waiting') return;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => transition({ type: 'replacement-due' }), backoffDelay(failures - 1, backoff));
+  };
+
   const scheduleProbe = () => {
     if (state.kind !== 'sse' || !webSocketImpl) return;
     clearTimeout(state.probeTimer);
@@ -371,9 +379,11 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
           // Before the acknowledgement this is a failed attempt like any other, but
           // graphql-ws will not retry it: wait for a replacement socket, opened after a backoff.
           void close(socket);
-          state = { kind: 'ws-waiting', timer: setTimeout(() => transition({ type: 'replacement-due' }), backoffDelay(failures, backoff)) };
+          state = { kind: 'ws-waiting' };
           interrupt('ws', `WebSocket closed (${code}) before it was acknowledged`, socket);
-          attemptFailed();
+          if (!attemptFailed()) return;
+          // While an HTTP check decides between SSE and another attempt, no socket is opened.
+          if (!checking) scheduleReplacement();
           return;
         }
         if (code === CloseCode.Forbidden) {
@@ -394,8 +404,12 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       case 'http-checked': {
         if (state.kind !== 'ws' && state.kind !== 'ws-waiting') return;
         if (state.kind === 'ws' && state.socket.acked) return; // connected meanwhile
-        if (event.reachable && sseFallback) enterSse();
-        else if (!event.reachable) status.set('offline');
+        if (event.reachable && sseFallback) {
+          enterSse();
+          return;
+        }
+        if (!event.reachable) status.set('offline');
+        if (state.kind === 'ws-waiting' && !state.timer) scheduleReplacement();
         return;
       }
       case 'replacement-due': {

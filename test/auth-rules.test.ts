@@ -120,6 +120,31 @@ describe('tokens', () => {
     }
   });
 
+  it('should keep tokens within the maximum lifetime (TOKEN_MAX_TTL), with one second of slack', async () => {
+    const hourly = createTokenIssuer(secret, { maxTtlSeconds: 3_600 });
+    expect(hourly.maxTtlSeconds).toBe(3_600);
+    const claims = decodeJwt(await hourly.sign(viewer('PLAYER')));
+    expect(claims.exp! - claims.iat!).toBe(3_600);
+    expect(decodeJwt(await hourly.sign(viewer('PLAYER'), 60)).exp! - claims.iat!).toBeLessThanOrEqual(61);
+    await expect(hourly.sign(viewer('PLAYER'), '2h')).rejects.toThrow(/at most 3600 s \(TOKEN_MAX_TTL\)/);
+    await expect(hourly.sign(viewer('PLAYER'), 3_602)).rejects.toThrow(RangeError);
+
+    const key = new TextEncoder().encode(secret);
+    const now = Math.floor(Date.now() / 1000);
+    const lasting = (seconds: number, issuedAt: number | null = now) => {
+      const jwt = new SignJWT({ name: 'n', role: 'PLAYER' }).setProtectedHeader({ alg: 'HS256' }).setSubject('id').setExpirationTime(now + seconds);
+      return (issuedAt === null ? jwt : jwt.setIssuedAt(issuedAt)).sign(key);
+    };
+    expect((await hourly.verify(await lasting(3_601))).expiresAt).toBe((now + 3_601) * 1000);
+    expect((await thrownAsync(hourly.verify(await lasting(3_602)))).extensions.reason).toBe('invalid');
+    // Without `iat`, the lifetime left is what counts.
+    expect((await hourly.verify(await lasting(1_800, null))).id).toBe('id');
+    expect((await thrownAsync(hourly.verify(await lasting(7_200, null)))).extensions.reason).toBe('invalid');
+    // A token with no expiry at all is refused.
+    const forever = await new SignJWT({ name: 'n', role: 'PLAYER' }).setProtectedHeader({ alg: 'HS256' }).setSubject('id').setIssuedAt().sign(key);
+    expect((await thrownAsync(hourly.verify(forever))).extensions.reason).toBe('invalid');
+  });
+
   it('should read scopes from a string claim, ignoring extra spaces and anything else', async () => {
     const key = new TextEncoder().encode(secret);
     const withScope = (scope: unknown) =>

@@ -208,6 +208,22 @@ describe('abuse: volume', () => {
     expect(errorCode(await page(101))).toBe('BAD_USER_INPUT');
     expect((await gql(app.url, '{ games { code } }', {}, gm)).data!.games.length).toBe(50);
   });
+
+  it("should not let `games(after:)` tell a player whether someone else's join code exists", async () => {
+    const app = await startServer();
+    const host = { id: 'host', name: 'Host', role: 'PLAYER' };
+    const hidden = await app.services.games.create(host, 'Hidden room');
+    const player = await signIn(app.url, 'Guesser');
+    const own = await createGame(app.url, player.token, 'Mine');
+    const page = (after: string) => gql(app.url, 'query ($after: String) { games(after: $after) { code } }', { after }, player.token);
+    // Someone else's real code and a made-up one get the very same answer.
+    const real = await page(hidden.code);
+    const madeUp = await page(hidden.code === 'ZZZZZZ' ? 'YYYYYY' : 'ZZZZZZ');
+    expect(errorCode(real)).toBe('BAD_USER_INPUT');
+    expect(real.errors![0]!.message).toBe(madeUp.errors![0]!.message);
+    // The caller's own game is a valid page boundary.
+    expect((await page(own.code)).errors).toBeUndefined();
+  });
 });
 
 describe('abuse: input hygiene', () => {

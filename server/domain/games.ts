@@ -371,7 +371,11 @@ export function createGames(deps: GamesDeps) {
         .orderBy('games.code')
         .limit(first);
       if (after !== undefined) {
-        const from = await store.db.selectFrom('games').select(['createdAt', 'code']).where('code', '=', normalizeCode(after)).executeTakeFirst();
+        // Only a game the caller may list can be a page boundary: otherwise
+        // `after` would tell whether any join code exists, past the join-code miss limit.
+        let boundary = store.db.selectFrom('games').select(['games.createdAt', 'games.code']).where('games.code', '=', normalizeCode(after));
+        if (!everything) boundary = boundary.innerJoin('gamePlayers', 'gamePlayers.code', 'games.code').where('gamePlayers.playerId', '=', playerId);
+        const from = await boundary.executeTakeFirst();
         if (!from) throw badInput('after', `"after" must be the code of a game from the previous page.`);
         // Keyset pagination in the list's own order: stable while games are created meanwhile.
         query = query.where((eb) =>

@@ -177,6 +177,27 @@ describe('trading analytics', () => {
     ]);
   });
 
+  it('should record a change after a run that failed (the database away) instead of forgetting it', async () => {
+    const now = Date.parse('2026-11-04T08:00:00Z');
+    const app = await startServer({ clock: () => now, pnlRecordMs: 0 });
+    const [player, gm] = [await app.token(), await app.token('GAME_MASTER')];
+    const { sql } = await import('kysely');
+    expect((await gql(app.url, order, { symbol: 'IRON', side: 'BUY', quantity: 10, strategy: 'steady' }, player)).errors).toBeUndefined();
+    await app.services.analytics.flush();
+    const closes = () => app.services.store.db.selectFrom('pnlSeries').select(['strategy', 'closeCents']).where('resolution', '=', 'd').orderBy('strategy').execute();
+    const before = await closes();
+    // A real failure of the run: the series table is gone while it happens.
+    await sql`alter table pnl_series rename to pnl_series_away`.execute(app.services.store.db);
+    expect((await gql(app.url, setPrice, { symbol: 'IRON', price: 50 }, gm)).errors).toBeUndefined();
+    await expect(app.services.analytics.flush()).rejects.toThrow(/pnl_series/);
+    await sql`alter table pnl_series_away rename to pnl_series`.execute(app.services.store.db);
+    // Nothing moved since: only the remembered mark can make this run record the move.
+    expect(await app.services.analytics.flush()).toBeGreaterThan(0);
+    const after = await closes();
+    expect(after).not.toEqual(before);
+    expect(after.map((r) => r.strategy)).toEqual(['*', 'steady']);
+  });
+
   it('should send pnlTicked to the owner only, at once and then at most once a second while anything changes', async () => {
     const app = await startServer({ pnlRecordMs: 1_000 });
     const [player, other, gm] = [await app.token(), await app.token(), await app.token('GAME_MASTER')];

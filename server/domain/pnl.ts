@@ -175,6 +175,18 @@ export function createAnalytics({
     dirtyPlayers.clear();
     const symbols = [...movedSymbols];
     movedSymbols.clear();
+    try {
+      return await recordFor(nowMs, players, symbols);
+    } catch (error) {
+      // A failed run (the database away) must not forget what changed: the
+      // next run values these players again, or their series would stay stale.
+      for (const playerId of players) dirtyPlayers.add(playerId);
+      for (const symbol of symbols) movedSymbols.add(symbol);
+      throw error;
+    }
+  };
+
+  const recordFor = async (nowMs: number, players: Set<string>, symbols: string[]): Promise<number> => {
     if (symbols.length) {
       const holders = await db.selectFrom('positions').select('playerId').distinct().where('symbol', 'in', symbols).execute();
       for (const { playerId } of holders) players.add(playerId);

@@ -45,6 +45,12 @@ describe('README rules on their boundaries', () => {
     expect((await gql(app.url, shift, { f: 'crown', d: -10 }, gm)).errors).toBeUndefined();
     expect(await latestKinds(app.url, 200)).toHaveLength(before + 1);
     expect((await latestKinds(app.url, 1))[0]!.kind).toBe('faction.shift');
+    expect((await gql(app.url, shift, { f: 'guild', d: 10 }, gm)).errors).toBeUndefined();
+    const messages = (await gql(app.url, '{ worldEvents(last: 2) { message severity } }')).data!.worldEvents;
+    expect(messages).toEqual([
+      { message: 'Merchant Guild gains 10 influence: rule', severity: 'WARNING' },
+      { message: 'The Crown loses 10 influence: rule', severity: 'WARNING' },
+    ]);
   });
 
   it('should keep the newest 500 price points per stock and bound history(last) to 1–500', async () => {

@@ -212,6 +212,8 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   let fallbackTimer: Timer | undefined;
   /** An HTTP reachability check (SSE or "offline"?) is in flight. */
   let checking = false;
+  /** An HTTP check of the current failure streak found the server down: its sockets failed for that, not for a WebSocket block. */
+  let serverDownInStreak = false;
   let everConnected = false;
   /** WebSocket subscriptions made while no socket is current (`ws-waiting`), started on the next one. */
   const awaitingSocket = new Set<() => void>();
@@ -249,6 +251,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   /** A connection worked (or the transport starts over): the failure streak ends. */
   const resetFailures = () => {
     failures = 0;
+    serverDownInStreak = false;
     clearTimeout(fallbackTimer);
     fallbackTimer = undefined;
   };
@@ -404,11 +407,25 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
       case 'http-checked': {
         if (state.kind !== 'ws' && state.kind !== 'ws-waiting') return;
         if (state.kind === 'ws' && state.socket.acked) return; // connected meanwhile
+        if (event.reachable && serverDownInStreak) {
+          // The server is back after being down (a restart): its WebSocket
+          // failures said nothing about WebSockets being blocked, so try one
+          // at once before any fallback is considered.
+          resetFailures();
+          if (state.kind === 'ws-waiting') {
+            clearTimeout(state.timer);
+            openSocket('current');
+          }
+          return;
+        }
         if (event.reachable && sseFallback) {
           enterSse();
           return;
         }
-        if (!event.reachable) status.set('offline');
+        if (!event.reachable) {
+          serverDownInStreak = true;
+          status.set('offline');
+        }
         if (state.kind === 'ws-waiting' && !state.timer) scheduleReplacement();
         return;
       }

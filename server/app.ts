@@ -54,6 +54,8 @@ export interface CreateAppOptions extends AppOptions {
   logger?: Logger;
   /** Current time in epoch milliseconds for trades and P&L (tests drive a trading day with it). @default Date.now */
   clock?: () => number;
+  /** Called with the SQL of every statement the store runs (tests count statements with it). @default nothing is called */
+  onQuery?: (sql: string) => void;
 }
 
 /** Where the GraphQL endpoint lives, for HTTP, WebSocket and SSE alike. */
@@ -80,7 +82,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const onConnectionError = (error: Error) => logger.warn({ err: error }, 'database connection lost');
   const store = await createStore(
-    config.databaseUrl ? { databaseUrl: config.databaseUrl, onConnectionError } : { dataDir: config.dataDir },
+    config.databaseUrl
+      ? { databaseUrl: config.databaseUrl, onConnectionError, onQuery: options.onQuery }
+      : { dataDir: config.dataDir, onQuery: options.onQuery },
   );
   const metrics = createMetrics({ schema, token: config.metricsToken, logger });
   const pubsub = countingPublishes(

@@ -5,6 +5,7 @@ import { Streams } from '../server/events/topics.js';
 import {
   createGame,
   gameEvents,
+  gameFields,
   gameEventsQuery,
   joinGame,
   leaveGame,
@@ -481,5 +482,46 @@ describe('game rooms', () => {
     expect(log.slice(-2).map((e) => e.type)).toEqual(['TurnResolved', 'ScenarioStarted']);
     expect((await readGame(app.url, players[0]!.token, game.code)).turnNumber).toBe(2);
     expect(await app.services.store.db.selectFrom('turns').select(['code', 'turnNumber']).execute()).toEqual([{ code: game.code, turnNumber: 1 }]);
+  });
+
+  it('should read a page of games in a fixed number of statements however many games it holds, each exactly as game(code) shows it', async () => {
+    const statements: string[] = [];
+    const app = await startServer({ onQuery: (sql) => statements.push(sql) });
+    const gm = await app.token('GAME_MASTER');
+    const [alice, bob, carol] = await Promise.all(['Alice', 'Bob', 'Carol'].map((n) => signIn(app.url, n)));
+    // Games that differ in everything the list batches: players, the turn their choices count in, presence, a host who left.
+    const first = await createGame(app.url, alice!.token, 'First');
+    await joinGame(app.url, bob!.token, first.code);
+    expect((await submitChoice(app.url, alice!.token, first.code, first.scenario.choices[0].id)).errors).toBeUndefined();
+    const second = await createGame(app.url, bob!.token, 'Second', 3);
+    await joinGame(app.url, alice!.token, second.code);
+    expect((await submitChoice(app.url, bob!.token, second.code, second.scenario.choices[0].id)).errors).toBeUndefined();
+    expect((await resolveTurn(app.url, bob!.token, second.code)).errors).toBeUndefined();
+    const turnTwo = await readGame(app.url, bob!.token, second.code);
+    expect((await submitChoice(app.url, alice!.token, second.code, turnTwo.scenario.choices[0].id)).errors).toBeUndefined();
+    const third = await createGame(app.url, carol!.token, 'Third');
+    expect((await leaveGame(app.url, carol!.token, third.code)).errors).toBeUndefined();
+    const watching = gameEvents(wsClient(app.url, alice!.token), first.code, undefined, true);
+    expect(await watching.next()).toMatchObject({ __typename: 'PlayerConnected', player: { name: 'Alice' } });
+
+    const list = async () => {
+      statements.length = 0;
+      const result = await gql(app.url, `{ games { ${gameFields} } }`, {}, gm);
+      expect(result.errors).toBeUndefined();
+      return { games: result.data!.games as Array<Record<string, any>>, statements: statements.length };
+    };
+    const few = await list();
+    expect(few.games.map((g) => g.name)).toEqual(['Third', 'Second', 'First']);
+    for (const game of few.games) expect(game).toEqual(await readGame(app.url, gm, game.code));
+    expect(few.games[2]!.players.map((p: any) => [p.player.name, p.hasChosen, p.online])).toEqual([['Alice', true, true], ['Bob', false, false]]);
+    expect(few.games[1]).toMatchObject({ turnNumber: 2, players: [{ player: { name: 'Bob' }, hasChosen: false }, { player: { name: 'Alice' }, hasChosen: true }] });
+    expect(few.games[0]).toMatchObject({ status: 'FINISHED', host: { name: 'Carol' }, players: [], scenario: null });
+
+    for (let i = 0; i < 12; i++) await createGame(app.url, (i % 2 ? alice : bob)!.token, `More ${i}`);
+    const many = await list();
+    expect(many.games).toHaveLength(15);
+    expect(many.games.slice(12)).toEqual(few.games);
+    expect(many.statements).toBe(few.statements);
+    expect(many.statements).toBeLessThanOrEqual(8);
   });
 });

@@ -168,6 +168,40 @@ export function createGames(deps: GamesDeps) {
     return rows.filter((r) => ids.has(r.playerId));
   };
 
+  /** {@link membersOf} of several games in one statement, by code (every code gets a list). */
+  const membersOfMany = async (db: Db, codes: readonly string[]): Promise<Map<string, Member[]>> => {
+    const byCode = new Map<string, Member[]>(codes.map((code) => [code, []]));
+    if (codes.length === 0) return byCode;
+    const rows = await db
+      .selectFrom('gamePlayers')
+      .innerJoin('players', 'players.id', 'gamePlayers.playerId')
+      .select(['gamePlayers.code', 'players.id', 'players.name', 'players.role', 'gamePlayers.joinedAt', 'gamePlayers.lastSeenAt'])
+      .where('gamePlayers.code', 'in', codes)
+      .orderBy('gamePlayers.joinedAt')
+      .orderBy('gamePlayers.playerId')
+      .execute();
+    for (const r of rows) byCode.get(r.code)?.push({ player: { id: r.id, name: r.name, role: r.role }, joinedAt: r.joinedAt, lastSeenAt: r.lastSeenAt });
+    return byCode;
+  };
+
+  /**
+   * Who of the current players chose in each game's current turn (the turn
+   * of the row given, not whatever it is by now), in one statement.
+   */
+  const choicesOfMany = async (db: Db, rows: readonly GameRow[], members: Map<string, Member[]>): Promise<Map<string, Set<string>>> => {
+    const byCode = new Map<string, Set<string>>(rows.map((g) => [g.code, new Set()]));
+    if (rows.length === 0) return byCode;
+    const chosen = await db
+      .selectFrom('choices')
+      .select(['code', 'playerId'])
+      .where((eb) => eb.or(rows.map((g) => eb.and([eb('code', '=', g.code), eb('turnNumber', '=', g.turnNumber)]))))
+      .execute();
+    for (const { code, playerId } of chosen) {
+      if (members.get(code)?.some((m) => m.player.id === playerId)) byCode.get(code)?.add(playerId);
+    }
+    return byCode;
+  };
+
   /** Tokens can outlive a database reset; make sure the caller has a player row to join on. */
   const ensurePlayer = (tx: Tx, player: PlayerRef) =>
     tx
@@ -315,26 +349,40 @@ export function createGames(deps: GamesDeps) {
     return resolved;
   };
 
-  const games = {
-    presenceChanged,
-
-    /** The game as the API shows it, or undefined for an unknown code. */
-    async view(codeInput: string): Promise<GameView | undefined> {
-      const code = normalizeCode(codeInput);
-      // The head first: events after it may already show in the view, but none before it can be missing.
-      const head = await events.head(Streams.game(code));
-      const game = await store.db.selectFrom('games').selectAll().where('code', '=', code).executeTakeFirst();
-      if (!game) return undefined;
-      const members = await membersOf(store.db, code);
-      const chosen = new Set((await choicesOf(store.db, code, game.turnNumber, members)).map((c) => c.playerId));
-      const online = new Map((await presence.snapshot(code)).map((o) => [o.playerId, o]));
-      const host =
-        members.find((m) => m.player.id === game.hostId)?.player ??
-        (await store.db.selectFrom('players').select(['id', 'name', 'role']).where('id', '=', game.hostId).executeTakeFirst()) ?? {
-          id: game.hostId,
-          name: 'unknown',
-          role: 'PLAYER',
-        };
+  /**
+   * The games of `codes` (normalized) as the API shows them, in that order;
+   * codes without a game are left out. A fixed handful of statements however
+   * many codes (heads, games, players, choices, and missing hosts if any), so
+   * a page of `games` costs what one game does; presence is one snapshot per
+   * game, issued together.
+   */
+  const views = async (codes: readonly string[]): Promise<GameView[]> => {
+    if (codes.length === 0) return [];
+    // The heads first: events after them may already show in the views, but none before them can be missing.
+    const heads = await events.heads(codes.map((code) => Streams.game(code)));
+    const rows = await store.db.selectFrom('games').selectAll().where('code', 'in', codes).execute();
+    if (rows.length === 0) return [];
+    const byCode = new Map(rows.map((g) => [g.code, g]));
+    const found = codes.filter((code) => byCode.has(code));
+    const members = await membersOfMany(store.db, found);
+    const chosen = await choicesOfMany(store.db, rows, members);
+    const online = new Map(
+      await Promise.all(found.map(async (code) => [code, new Map((await presence.snapshot(code)).map((o) => [o.playerId, o]))] as const)),
+    );
+    // A host who left (the last player of a finished game) is no longer a member: read them in one go.
+    const missingHosts = [...new Set(rows.filter((g) => !members.get(g.code)!.some((m) => m.player.id === g.hostId)).map((g) => g.hostId))];
+    const formerHosts = new Map(
+      missingHosts.length
+        ? (await store.db.selectFrom('players').select(['id', 'name', 'role']).where('id', 'in', missingHosts).execute()).map((p) => [p.id, p])
+        : [],
+    );
+    return found.map((code) => {
+      const game = byCode.get(code)!;
+      const players = members.get(code)!;
+      const choosers = chosen.get(code)!;
+      const onlineHere = online.get(code)!;
+      const host = players.find((m) => m.player.id === game.hostId)?.player ??
+        formerHosts.get(game.hostId) ?? { id: game.hostId, name: 'unknown', role: 'PLAYER' };
       return {
         code,
         name: game.name,
@@ -343,17 +391,26 @@ export function createGames(deps: GamesDeps) {
         turnNumber: game.turnNumber,
         createdAt: game.createdAt,
         host,
-        players: members.map((m) => ({
+        players: players.map((m) => ({
           player: m.player,
           joinedAt: m.joinedAt,
           isHost: m.player.id === game.hostId,
-          hasChosen: chosen.has(m.player.id),
-          online: online.has(m.player.id),
-          lastSeenAt: online.get(m.player.id)?.lastSeenAt ?? m.lastSeenAt,
+          hasChosen: choosers.has(m.player.id),
+          online: onlineHere.has(m.player.id),
+          lastSeenAt: onlineHere.get(m.player.id)?.lastSeenAt ?? m.lastSeenAt,
         })),
         scenario: game.status === 'FINISHED' ? null : currentScenario(game),
-        cursor: encodeCursor(Streams.game(code), head),
+        cursor: encodeCursor(Streams.game(code), heads.get(Streams.game(code)) ?? 0),
       };
+    });
+  };
+
+  const games = {
+    presenceChanged,
+
+    /** The game as the API shows it, or undefined for an unknown code. */
+    async view(codeInput: string): Promise<GameView | undefined> {
+      return (await views([normalizeCode(codeInput)]))[0];
     },
 
     /**
@@ -394,8 +451,7 @@ export function createGames(deps: GamesDeps) {
       }
       if (status) query = query.where('games.status', '=', status);
       const rows = await query.execute();
-      const views = await Promise.all(rows.map((r) => games.view(r.code)));
-      return views.filter((v): v is GameView => v !== undefined);
+      return views(rows.map((r) => r.code));
     },
 
     /** Creates a game with `player` as host and first player, at turn 1 with its scenario. */

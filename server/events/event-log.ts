@@ -43,6 +43,8 @@ export interface EventLog {
   read(stream: string, afterSeq: number, limit?: number): Promise<LogEntry[]>;
   /** The sequence number of the stream's newest stored entry (0 when empty). */
   head(stream: string): Promise<number>;
+  /** {@link head} of several streams in one statement; every stream asked for is in the map. */
+  heads(streams: readonly string[]): Promise<Map<string, number>>;
   /** The newest `count` stored entries of `stream`, newest first. */
   latest(stream: string, count: number): Promise<LogEntry[]>;
   /**
@@ -193,6 +195,14 @@ export function createEventLog(deps: { store: Store; pubsub: RealmPubSub; logger
     read,
 
     head: headOf,
+
+    async heads(streams) {
+      const byStream = new Map<string, number>(streams.map((stream) => [stream, 0]));
+      if (streams.length === 0) return byStream;
+      const rows = await store.db.selectFrom('streams').select(['stream', 'lastSeq']).where('stream', 'in', streams).execute();
+      for (const row of rows) byStream.set(row.stream, Number(row.lastSeq));
+      return byStream;
+    },
 
     async latest(stream, count) {
       const rows = await store.db

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type LogEvent, type Transaction } from 'kysely';
 import type { Database } from './database.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 
@@ -47,6 +47,12 @@ export interface Store {
 export type StoreOptions = ({ databaseUrl: string } | { dataDir: string }) & {
   /** Receives errors of idle PostgreSQL connections (server restart, network). @default ignore them */
   onConnectionError?: (error: Error) => void;
+  /**
+   * Called with the SQL of every statement the store runs, before its result
+   * is used; tests count statements with it (a list must not cost one read per
+   * row). @default nothing is called
+   */
+  onQuery?: (sql: string) => void;
 };
 
 /** PostgreSQL error codes after which a whole transaction may simply run again. */
@@ -76,6 +82,8 @@ export async function createStore(options: StoreOptions): Promise<Store> {
         ? new PostgresDialect({ pool: openPostgresPool(options.databaseUrl, options.onConnectionError) })
         : new SqliteDialect({ database: openSqliteFile(options.dataDir) }),
     plugins: [new CamelCasePlugin()],
+    // Kysely calls `log` for every statement, failed ones included.
+    ...(options.onQuery ? { log: (event: LogEvent) => options.onQuery!(event.query.sql) } : {}),
   });
   try {
     const { error } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();

@@ -68,6 +68,29 @@ describe('fan-out', () => {
     expect(app.fanout.stats().executions - before).toBe(3);
   });
 
+  it('should group subscriptions by their declared variables as coerced, ignoring undeclared ones and key order', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const query = 'subscription Ticks($withPrice: Boolean!, $symbols: [String!]) { stockTicked(symbols: $symbols) { symbol price @include(if: $withPrice) } }';
+    const client = wsClient(app.url);
+    const same = [
+      subscribe(client, query, { withPrice: true, symbols: ['GOLD'] }),
+      // Reordered, with junk no operation declares: still the same operation.
+      subscribe(client, query, { junk: { lots: 'of bytes' }, symbols: ['GOLD'], withPrice: true }),
+      // A single value where a list is expected coerces to the same list.
+      subscribe(client, query, { symbols: 'GOLD', withPrice: true, other: 1 }),
+    ];
+    const withoutPrice = subscribe(client, query, { symbols: ['GOLD'], withPrice: false });
+    await listening(app, 'streamEvent', 'market', 4);
+    expect(app.fanout.stats().groups).toBe(2);
+
+    const before = app.fanout.stats().executions;
+    await gql(app.url, setPrice, { s: 'GOLD', p: 1001 }, gm);
+    for (const feed of same) expect(await feed.next()).toEqual({ stockTicked: { symbol: 'GOLD', price: 1001 } });
+    expect(await withoutPrice.next()).toEqual({ stockTicked: { symbol: 'GOLD' } });
+    expect(app.fanout.stats().executions - before).toBe(2);
+  });
+
   it('should write a subscription’s frames only between subscribe and complete, whoever completes it', async () => {
     const app = await startServer();
     const gm = await app.token('GAME_MASTER');

@@ -210,8 +210,9 @@ export function connected(client: Client): Promise<void> {
 
 /**
  * Resolves once the server has at least `count` live listeners on a pub/sub
- * channel (for `streamEvent`: live subscribers of the stream), i.e. a
- * subscription is really active. Event-driven, no polling.
+ * channel (for `streamEvent`: live subscribers of the stream; for
+ * `portfolioChanged` and `pnlTicked`: live subscriptions of the player), i.e.
+ * a subscription is really active. Event-driven, no polling.
  */
 export function listening(app: App, topic: Topic, id: string, count = 1): Promise<void> {
   const { pubsub, events } = app.services;
@@ -221,6 +222,19 @@ export function listening(app: App, topic: Topic, id: string, count = 1): Promis
     return new Promise((resolve) => {
       const off = events.onSubscribersChanged((stream, n) => {
         if (stream === id && n >= count) {
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+  // A player's portfolio and P&L subscriptions share one watcher (one pub/sub listener): count its subscribers.
+  const shared = topic === 'portfolioChanged' ? app.services.portfolios.subscribers : topic === 'pnlTicked' ? app.services.analytics.subscribers : undefined;
+  if (shared) {
+    if (shared.count(id) >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = shared.onCountChanged((key, n) => {
+        if (key === id && n >= count) {
           off();
           resolve();
         }

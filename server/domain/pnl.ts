@@ -1,6 +1,7 @@
 import { Repeater } from 'graphql-yoga';
 import { sql } from 'kysely';
 import type { RealmPubSub } from '../events/pubsub.js';
+import { createSharedWatchers, orderedPush, type MemberCounts } from '../events/shared-watchers.js';
 import { everyone, Streams } from '../events/topics.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -64,6 +65,18 @@ export interface PnlTickView {
   unrealizedPnl: number;
   drawdown: number;
   strategies: StrategyView[];
+}
+
+/** A `pnlTicked` subscription as its player's watcher sees it. */
+interface PnlSubscriber {
+  tick(tick: PnlTickView): void;
+}
+
+/** The one watcher of a player's P&L ticks on this instance. */
+interface PnlWatcher {
+  unsubscribe(): void;
+  /** The player's tick valued now, shared by subscribers that ask at the same moment. */
+  snapshot(): Promise<PnlTickView>;
 }
 
 export interface RecorderOptions {
@@ -220,6 +233,37 @@ export function createAnalytics({
     return points.length;
   };
 
+  const tickNow = async (playerId: string): Promise<PnlTickView> => {
+    const valuation = (await valuePlayers(db, [playerId])).get(playerId)!;
+    return tickOf(valuation, clock());
+  };
+
+  /** Valuations made for the first tick of `pnlTicked` subscriptions. */
+  let snapshots = 0;
+  /** One per player per instance, shared by that player's `pnlTicked` subscriptions. */
+  const pnlWatchers = createSharedWatchers<PnlWatcher, PnlSubscriber>({
+    async start(playerId, subscribers) {
+      const unsubscribe = await pubsub.subscribe('pnlTicked', playerId, (tick) => {
+        for (const subscriber of subscribers) subscriber.tick(tick);
+      });
+      let next: Promise<PnlTickView> | undefined;
+      return {
+        unsubscribe,
+        snapshot() {
+          // Valued after every subscriber of this moment joined (so it is at least as new as
+          // their subscriptions), once for all of them; a later one gets a fresh valuation.
+          next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+            next = undefined;
+            snapshots++;
+            return tickNow(playerId);
+          });
+          return next;
+        },
+      };
+    },
+    stop: (watcher) => watcher.unsubscribe(),
+  });
+
   const analytics = {
     /** Marks a player whose value may have changed (a trade). */
     markPlayer(playerId: string) {
@@ -277,30 +321,54 @@ export function createAnalytics({
     },
 
     /** The player's live tick, valued now (first event of `pnlTicked`). */
-    async tick(playerId: string): Promise<PnlTickView> {
-      const valuation = (await valuePlayers(db, [playerId])).get(playerId)!;
-      return tickOf(valuation, clock());
-    },
+    tick: tickNow,
 
-    /** `pnlTicked`: the current tick at once, then each one the recorder publishes. */
+    /**
+     * `pnlTicked`: the current tick at once, then each one the recorder
+     * publishes. The player's subscriptions on this instance share one
+     * watcher: one pub/sub listener, and one valuation for the first tick of
+     * everyone who subscribes at the same moment.
+     */
     watch(playerId: string): Repeater<PnlTickView> {
       return new Repeater<PnlTickView>(async (push, stop) => {
-        let latest = '';
-        const unsubscribe = await pubsub.subscribe('pnlTicked', playerId, (tick) => {
-          // A tick valued before the snapshot below is older than what the subscriber has.
-          if (tick.at >= latest) void push(tick);
-        });
+        const send = orderedPush(push, stop);
+        /** `at` of the last tick sent; undefined until the first one. */
+        let latest: string | undefined;
+        /** The newest tick published while the first one was being valued. */
+        let early: PnlTickView | undefined;
+        const subscriber: PnlSubscriber = {
+          tick(tick) {
+            if (latest === undefined) {
+              if (!early || tick.at >= early.at) early = tick;
+              return;
+            }
+            // A tick valued before the one already sent is older than what the subscriber has.
+            if (tick.at < latest) return;
+            latest = tick.at;
+            send(tick);
+          },
+        };
+        const { watcher, leave } = await pnlWatchers.join(playerId, subscriber);
         try {
-          const first = await analytics.tick(playerId);
+          const first = await watcher.snapshot();
           latest = first.at;
-          await push(first);
+          send(first);
+          if (early && early.at >= first.at) subscriber.tick(early);
+          early = undefined;
           await stop;
         } catch (error) {
           stop(error);
         } finally {
-          unsubscribe();
+          leave();
         }
       });
+    },
+    /** `pnlTicked` subscriptions per player that receive ticks right now (tests wait on it). */
+    subscribers: { count: pnlWatchers.count, onCountChanged: pnlWatchers.onCountChanged } satisfies MemberCounts,
+    /** Counters of the shared `pnlTicked` watchers: players watched, subscriptions, first-tick valuations. */
+    watchStats() {
+      const { watchers, members } = pnlWatchers.stats();
+      return { players: watchers, subscribers: members, snapshots };
     },
 
     /** Total value minus its value at 00:00 UTC today (0 before the first recording). */

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Repeater } from 'graphql-yoga';
 import { everyone, Streams, type TradeRef } from '../events/topics.js';
 import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Database, Db, Store, Tx } from '../store/store.js';
+import { createPortfolioWatch } from './portfolio-watch.js';
 import { writeSeries } from './pnl-series.js';
 import { fromCents, toCents, validInt, validStrategy } from './validate.js';
 
@@ -296,6 +296,13 @@ export function createPortfolios({
     return fresh;
   };
 
+  const watching = createPortfolioWatch({
+    pubsub,
+    coalesceMs,
+    read: async (playerIds) => new Map([...(await valuePlayers(store.db, playerIds))].map(([id, valuation]) => [id, portfolioView(valuation)])),
+    heldSymbols: (playerId) => portfolios.heldSymbols(playerId),
+  });
+
   const portfolios = {
     /** The player's portfolio valued at current prices (a fresh one holds only starting cash). */
     async portfolio(playerId: string): Promise<PortfolioView> {
@@ -462,53 +469,12 @@ export function createPortfolios({
       await store.db.deleteFrom('orderKeys').where('at', '<', new Date(clock() - orderKeyRetentionMs).toISOString()).execute();
     },
 
-    /**
-     * The player's portfolio after each of their trades (at once), and after
-     * ticks of held stocks (coalesced: at most one per `coalesceMs`, so a busy
-     * market does not flood the client).
-     */
-    watch(playerId: string): Repeater<PortfolioView> {
-      return new Repeater<PortfolioView>(async (push, stop) => {
-        let held = new Set<string>();
-        let queue: Promise<unknown> = Promise.resolve();
-        let timer: NodeJS.Timeout | undefined;
-        let lastPriceUpdate = 0;
-        const emit = () => {
-          queue = queue
-            .then(async () => {
-              const view = await portfolios.portfolio(playerId);
-              held = new Set(view.positions.map((p) => p.symbol));
-              await push(view);
-            })
-            .catch((error) => stop(error));
-        };
-        const onTick = () => {
-          if (timer) return;
-          const wait = Math.max(0, lastPriceUpdate + coalesceMs - Date.now());
-          timer = setTimeout(() => {
-            timer = undefined;
-            lastPriceUpdate = Date.now();
-            emit();
-          }, wait);
-        };
-        const unsubscribes: Array<() => void> = [];
-        try {
-          // Subscribe before reading the holdings, so a trade in between is not missed.
-          unsubscribes.push(await pubsub.subscribe('portfolioChanged', playerId, emit));
-          unsubscribes.push(
-            await pubsub.subscribe('streamEvent', Streams.market, (event) => {
-              if (event.type === 'StockTicked' && held.has(event.payload.symbol)) onTick();
-            }),
-          );
-          const current = await portfolios.heldSymbols(playerId);
-          for (const symbol of current) held.add(symbol);
-          await stop;
-        } finally {
-          clearTimeout(timer);
-          for (const unsubscribe of unsubscribes) unsubscribe();
-        }
-      });
-    },
+    /** `portfolioChanged`: see {@link createPortfolioWatch}. */
+    watch: (playerId: string) => watching.watch(playerId),
+    /** `portfolioChanged` subscriptions per player that receive updates right now (tests wait on it). */
+    subscribers: watching.subscribers,
+    /** Counters of the shared portfolio watchers. */
+    watchStats: () => watching.stats(),
   };
   return portfolios;
 }

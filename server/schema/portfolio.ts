@@ -132,6 +132,12 @@ const PnlTick = builder.objectRef<PnlTickView>('PnlTick').implement({
   }),
 });
 
+/**
+ * `todayPnl` per view: a `portfolioChanged` view is built once per change and
+ * shared by all of the player's subscriptions, so its baseline is read once too.
+ */
+const todayPnlOf = new WeakMap<PortfolioView, Promise<number>>();
+
 const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
   description: "A player's cash and holdings, valued at current prices, with their P&L over time.",
   fields: (t) => ({
@@ -143,7 +149,11 @@ const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
     totalPnl: t.exposeFloat('totalPnl', { description: 'Total value minus starting cash (= realized + unrealized).' }),
     todayPnl: t.float({
       description: 'Total value minus its value at 00:00 UTC today.',
-      resolve: (p, _args, { services }) => services.analytics.todayPnl(p.playerId, p.totalPnl),
+      resolve: (p, _args, { services }) => {
+        let today = todayPnlOf.get(p);
+        if (!today) todayPnlOf.set(p, (today = services.analytics.todayPnl(p.playerId, p.totalPnl)));
+        return today;
+      },
     }),
     strategies: t.field({ type: [StrategyPnl], description: 'P&L per strategy, by name.', resolve: (p) => p.strategies }),
     trades: t.field({

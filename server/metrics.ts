@@ -32,8 +32,13 @@ export interface Metrics {
   /** Events published to pub/sub (stored and ephemeral), by stream kind. */
   readonly eventsPublished: Counter<'stream'>;
   /**
-   * Seconds from an event's commit to its result being ready for the socket
-   * write, per subscriber; replayed events are not counted.
+   * Seconds from a live event's commit until its result has been handed to
+   * every subscriber of one subscription group (subscribers sharing one
+   * execution): observed once per event per group and transport, not per
+   * subscriber, which keeps the per-subscriber hot path free of it. A
+   * subscription executed on its own (`pnlTicked`) is a group of one.
+   * Replayed events, and results without a commit time (`portfolioChanged`,
+   * `presence`), are not timed.
    */
   readonly fanOutLatency: Histogram<'transport'>;
   /** Connections or messages dropped because the client reads too slowly. */
@@ -113,7 +118,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const fanOutLatency = new Histogram({
     name: 'realmcast_fanout_latency_seconds',
-    help: 'From an event commit to its subscription result being ready for the socket write, per subscriber (live events only).',
+    help:
+      'Commit-to-write latency of each live event, once per subscription group (subscribers sharing one execution) and transport, not per subscriber: from the commit until the result was handed to every subscriber of the group. Replayed events are not timed.',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     ...transport,
   });
@@ -221,6 +227,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
               onNext({ result: next }) {
                 messagesSent.inc({ transport: via });
                 countErrors(next, field);
+                // Only subscriptions executed on their own get here with a time (each its own group of one);
+                // feeds are timed by the fan-out, once per group.
                 const time = committedAt.get(context);
                 if (time !== undefined) fanOutLatency.observe({ transport: via }, Math.max(0, Date.now() - time) / 1000);
               },

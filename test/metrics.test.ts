@@ -63,6 +63,42 @@ describe('metrics', () => {
     await vi.waitFor(async () => expect(sample(await scrape(app.url), 'realmcast_subscriptions{field="stockTicked"}')).toBe(0));
   });
 
+  it('should time each live event once per subscription group and transport, not once per subscriber', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const client = wsClient(app.url);
+    const plain = 'subscription { worldEvents { message } }';
+    const withSeverity = 'subscription { worldEvents { message severity } }';
+    const ws = [plain, plain, plain, withSeverity, withSeverity].map((query) => subscribe(client, query));
+    const readers = await Promise.all(
+      [1, 2].map(async () => {
+        const sse = await fetch(app.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: plain }),
+        });
+        const reader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+        onTeardown(() => reader.cancel());
+        return reader;
+      }),
+    );
+    await listening(app, 'streamEvent', 'world', 7);
+    expect(app.fanout.stats().groups).toBe(2);
+    await gql(app.url, 'mutation { announceWorldEvent(message: "grouped") { id } }', {}, gm);
+    for (const feed of ws) expect((await feed.next()).worldEvents.message).toBe('grouped');
+    for (const reader of readers) {
+      let text = '';
+      while (!text.includes('grouped')) text += (await reader.read()).value ?? '';
+    }
+
+    const metrics = await scrape(app.url);
+    expect(sample(metrics, 'realmcast_messages_sent_total{transport="ws"}')).toBe(5);
+    expect(sample(metrics, 'realmcast_messages_sent_total{transport="sse"}')).toBe(2);
+    // Two groups wrote to sockets, one of them (the plain shape) also to SSE streams.
+    expect(sample(metrics, 'realmcast_fanout_latency_seconds_count{transport="ws"}')).toBe(2);
+    expect(sample(metrics, 'realmcast_fanout_latency_seconds_count{transport="sse"}')).toBe(1);
+  });
+
   it('should not time replayed events as fan-out latency', async () => {
     const app = await startServer();
     const gm = await app.token('GAME_MASTER');

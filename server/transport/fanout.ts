@@ -50,7 +50,7 @@ export interface FanoutOptions {
   /**
    * Counts frames written to sockets (results yielded to SSE streams are
    * counted by the metrics plugin as they pass) and times each live event
-   * once per group. @default none
+   * once per group and transport (see `Metrics.fanOutLatency`). @default none
    */
   metrics?: Pick<Metrics, 'messagesSent' | 'fanOutLatency' | 'slowConsumerDrops'>;
   /**
@@ -106,7 +106,8 @@ export function createFanout(options: FanoutOptions) {
   const { events, logger, maskError, metrics, maxBufferedBytes = 1_048_576 } = options;
   // Per event and group, not per subscriber: frames written to sockets (SSE
   // results are counted by the metrics plugin as they pass), and the
-  // commit-to-write latency of live events once per transport.
+  // commit-to-write latency of live events once per transport, taken after
+  // the group's last member got the result (its socket write or stream push).
   const measure = (event: CursoredEvent, frames: number, yielded: number) => {
     if (!metrics) return;
     if (frames) metrics.messagesSent.inc({ transport: 'ws' }, frames);

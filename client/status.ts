@@ -14,7 +14,8 @@
  *   upgrade) but HTTP works: subscriptions run over Server-Sent Events and the
  *   WebSocket is probed now and then to switch back.
  * - `offline`: the server cannot be reached at all; the client keeps retrying.
- *   Also the final status after `dispose()`.
+ *   Back to `reconnecting` once HTTP answers again. Also the final status
+ *   after `dispose()`.
  * - `failed`: `maxRetries` attempts in a row failed and the client stopped
  *   trying; subscriptions ended with `ConnectionGaveUpError`. `reconnect()`
  *   (or reloading the page) starts over.

@@ -127,6 +127,12 @@ interface Socket {
   acked: boolean;
   /** The current connection attempt got as far as an open socket. */
   opened: boolean;
+  /**
+   * How many times the server had been seen back (`serverBacks`) when the
+   * current connection attempt began: an attempt begun before the latest time
+   * fails for the outage it was made in, and its failure is not counted.
+   */
+  since: number;
   /** Cancels its pending retry waits once it is no longer in use. */
   readonly abort: AbortController;
   /** Drops the connection when our ping gets no pong in time. */
@@ -214,6 +220,14 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   let checking = false;
   /** An HTTP check of the current failure streak found the server down: its sockets failed for that, not for a WebSocket block. */
   let serverDownInStreak = false;
+  /**
+   * How many times an HTTP check found the server answering after one of the
+   * same streak found it down. A WebSocket attempt begun before the latest of
+   * these (`socket.since` below it) may still fail afterwards, late, under
+   * load: it failed because the server was down, and counting it would start
+   * a new streak that falls back to SSE while the WebSocket works.
+   */
+  let serverBacks = 0;
   let everConnected = false;
   /** WebSocket subscriptions made while no socket is current (`ws-waiting`), started on the next one. */
   const awaitingSocket = new Set<() => void>();
@@ -339,6 +353,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     switch (event.type) {
       case 'ws-connecting': {
         event.socket.opened = false;
+        event.socket.since = serverBacks;
         if (currentSocket() === event.socket && status.get() !== 'offline') status.set(everConnected ? 'reconnecting' : 'connecting');
         return;
       }
@@ -378,13 +393,15 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
           interrupt('ws', `WebSocket closed (${code})`, socket);
           return;
         }
+        // Begun before the server was last seen back: it failed for the outage, not for a WebSocket block.
+        const stale = socket.since < serverBacks;
         if (graphqlWsGivesUp(code)) {
           // Before the acknowledgement this is a failed attempt like any other, but
           // graphql-ws will not retry it: wait for a replacement socket, opened after a backoff.
           void close(socket);
           state = { kind: 'ws-waiting' };
           interrupt('ws', `WebSocket closed (${code}) before it was acknowledged`, socket);
-          if (!attemptFailed()) return;
+          if (!stale && !attemptFailed()) return;
           // While an HTTP check decides between SSE and another attempt, no socket is opened.
           if (!checking) scheduleReplacement();
           return;
@@ -396,7 +413,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
           return;
         }
         if (socket.opened && isApplicationCloseCode(code)) return; // the server spoke: not a blocked upgrade
-        attemptFailed();
+        if (!stale) attemptFailed(); // graphql-ws retries either way
         return;
       }
       case 'fallback-due': {
@@ -409,9 +426,14 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
         if (state.kind === 'ws' && state.socket.acked) return; // connected meanwhile
         if (event.reachable && serverDownInStreak) {
           // The server is back after being down (a restart): its WebSocket
-          // failures said nothing about WebSockets being blocked, so try one
-          // at once before any fallback is considered.
+          // failures said nothing about WebSockets being blocked, and neither
+          // will those of attempts already under way (see `serverBacks`), so
+          // the streak starts over with the next attempt, made at once when no
+          // socket is current.
+          serverBacks += 1;
           resetFailures();
+          // No longer "cannot be reached": the WebSocket is on its way back.
+          status.set(everConnected ? 'reconnecting' : 'connecting');
           if (state.kind === 'ws-waiting') {
             clearTimeout(state.timer);
             openSocket('current');
@@ -476,7 +498,7 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
   // --- WebSocket ----------------------------------------------------------
 
   const openSocket = (role: 'current' | 'probe'): Socket => {
-    const socket: Socket = { client: undefined as unknown as WsClient, acked: false, opened: false, abort: new AbortController() };
+    const socket: Socket = { client: undefined as unknown as WsClient, acked: false, opened: false, since: serverBacks, abort: new AbortController() };
     // In use before createClient: with `lazy: false` it emits `connecting` synchronously.
     if (role === 'current') {
       void leave();

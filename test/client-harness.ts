@@ -113,6 +113,18 @@ export interface TestProxy {
   readonly closedUpgrades: number;
   /** Resolves once `count` sockets were closed that way. */
   whenClosedUpgrades(count: number): Promise<void>;
+  /** Keeps new HTTP requests waiting, neither forwarded nor answered, until `releaseRequests()`. */
+  holdRequests(): void;
+  /** Forwards the held requests, and the ones after, to the target again. */
+  releaseRequests(): void;
+  /** Resolves once `count` requests are held. */
+  whenHeldRequests(count: number): Promise<void>;
+  /** Keeps new WebSocket upgrades unanswered (connection attempts still under way) until `failHeldUpgrades()`. */
+  holdUpgrades(): void;
+  /** Ends the held upgrades' sockets, so those attempts fail (1006), and lets the next ones through; returns how many. */
+  failHeldUpgrades(): number;
+  /** Resolves once `count` upgrades are held. */
+  whenHeldUpgrades(count: number): Promise<void>;
 }
 
 /**
@@ -136,22 +148,53 @@ export async function startProxy(
   let closedUpgrades = 0;
   const closeWaiters = new Set<() => void>();
   const closer = new WebSocketServer({ noServer: true });
+  /** Requests not forwarded yet (while holding), each with what forwards it. */
+  let heldRequests: Array<() => void> | null = null;
+  let heldUpgrades: Socket[] | null = null;
+  /** Wakes the `when…` waiters after any count changed. */
+  const changeWaiters = new Set<() => void>();
+  const changed = () => {
+    for (const wake of [...changeWaiters]) wake();
+  };
+  const until = (reached: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!reached()) return;
+        changeWaiters.delete(check);
+        resolve();
+      };
+      changeWaiters.add(check);
+      check();
+    });
 
   const server = createServer((req, res) => {
-    const forwarded = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
-    );
-    forwarded.on('socket', track);
-    forwarded.on('error', () => res.destroy());
-    res.on('close', () => forwarded.destroy());
-    req.pipe(forwarded);
+    let forwarded: ReturnType<typeof request> | undefined;
+    res.on('close', () => forwarded?.destroy());
+    const forward = () => {
+      if (res.destroyed) return; // the client gave up waiting
+      forwarded = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+        (response) => {
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(res);
+        },
+      );
+      forwarded.on('socket', track);
+      forwarded.on('error', () => res.destroy());
+      req.pipe(forwarded);
+    };
+    if (!heldRequests) return forward();
+    heldRequests.push(forward);
+    changed();
   });
   server.on('connection', track);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (heldUpgrades) {
+      track(socket);
+      heldUpgrades.push(socket);
+      changed();
+      return;
+    }
     if (refusing) {
       refusedUpgrades += 1;
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -214,6 +257,25 @@ export async function startProxy(
     get closedUpgrades() {
       return closedUpgrades;
     },
+    holdRequests() {
+      heldRequests ??= [];
+    },
+    releaseRequests() {
+      const held = heldRequests ?? [];
+      heldRequests = null;
+      for (const forward of held) forward();
+    },
+    whenHeldRequests: (count) => until(() => (heldRequests?.length ?? 0) >= count),
+    holdUpgrades() {
+      heldUpgrades ??= [];
+    },
+    failHeldUpgrades() {
+      const held = heldUpgrades ?? [];
+      heldUpgrades = null;
+      for (const socket of held) socket.destroy();
+      return held.length;
+    },
+    whenHeldUpgrades: (count) => until(() => (heldUpgrades?.length ?? 0) >= count),
     whenClosedUpgrades(count) {
       return new Promise<void>((resolve) => {
         const check = () => {

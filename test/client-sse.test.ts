@@ -172,4 +172,31 @@ describe('client: SSE fallback', () => {
     expect(seen.at(-1)).toBe('connected');
     expect((await realm.client.query({ query: StocksDocument, fetchPolicy: 'network-only' })).data?.stocks.length).toBeGreaterThan(0);
   });
+
+  it('should not count a WebSocket attempt begun while the server was down that fails after it is seen back, and reconnect over the WebSocket', async () => {
+    const app = await startServer();
+    const proxy = await startProxy(app.url);
+    // Every failure checks HTTP at once, and a retry waits far longer than a check takes:
+    // were the late failure counted, the check it starts would find HTTP working and pick SSE.
+    const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1, retryDelayMs: 400, maxRetryDelayMs: 400 });
+    await realm.status.when('connected');
+    await app.dispose();
+    await realm.status.when('offline'); // an HTTP check found the server down
+
+    // The next check waits at the proxy, and so does the attempt made meanwhile.
+    proxy.holdRequests();
+    await proxy.whenHeldRequests(1);
+    proxy.holdUpgrades();
+    await proxy.whenHeldUpgrades(1);
+    const seen: ConnectionStatus[] = [];
+    realm.status.subscribe((status) => seen.push(status));
+    await startServer({ port: app.port, dataDir: app.dataDir });
+    proxy.releaseRequests();
+    await realm.status.when('reconnecting'); // the check saw the server back
+    // Only now does the attempt begun during the outage fail, as one may under load.
+    expect(proxy.failHeldUpgrades()).toBe(1);
+
+    await realm.status.when('connected');
+    expect(seen).toEqual(['reconnecting', 'connected']);
+  });
 });

@@ -337,11 +337,11 @@ describe.skipIf(!available)('dashboard', () => {
 
     server = await startServer({ port, dataDir, presenceGraceMs });
     await announce('Published right after the restart', 'INFO');
-    // Back live: over the WebSocket, or over SSE when the restarted server answered
-    // HTTP before a WebSocket retry got through (the client probes the WebSocket again later).
-    await main.locator('[data-status="connected"], [data-status="fallback-sse"]').waitFor({ timeout: 15_000 });
+    // Live over the WebSocket again, never the SSE fallback: a retry made while the server was
+    // down that fails late, after HTTP answers again, says nothing about WebSockets.
+    await main.locator('[data-status="connected"]').waitFor({ timeout: 15_000 });
     await main.getByTestId('connection-overlay').waitFor({ state: 'detached' });
-    await main.getByTestId('toasts').getByText(/^Reconnected( over SSE)?$/).waitFor();
+    await main.getByTestId('toasts').getByText('Reconnected', { exact: true }).waitFor();
     serverDown = false;
 
     await priceShown(main, 'SPICE', spice);

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
 import { decodeCursor, encodeCursor, withCursor, type Append, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
+import { createSharedWatchers, orderedPush } from '../events/shared-watchers.js';
 import { Streams, type EventType, type PlayerRef } from '../events/topics.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -212,61 +213,57 @@ export function createGames(deps: GamesDeps) {
 
   const currentScenario = (game: GameRow): Scenario => (game.scenarioId && scenarioById(game.scenarioId)) || drawScenario(game.code, game.turnNumber);
 
-  /** Tells `presence` subscribers to look again (players joined or left). */
+  /** A `presence` subscription as its game's reader sees it. */
+  interface PresenceMember {
+    /** A snapshot, with its JSON and the ids of the game's players (to tell a leaver without a scan per subscriber). */
+    deliver(view: PresenceView, serialized: string, playerIds: ReadonlySet<string>): void;
+    fail(error: unknown): void;
+  }
+  interface PresenceReader {
+    refresh(): void;
+    unsubscribe(): void;
+  }
+  /** Snapshots read for `presence` subscribers so far (one per game per change). */
+  let presenceReads = 0;
   /**
-   * One presence reader per game per instance: one pub/sub listener and one
-   * read (and one serialization) per change, handed to every `presence`
-   * subscriber of the game on this instance. A burst of changes costs one
+   * One presence reader per game per instance, shared by every `presence`
+   * subscriber of the game on this instance: one pub/sub listener, and one
+   * read and one serialization per change. A burst of changes costs one
    * read: a read already queued sees them all.
    */
-  interface PresenceWatcher {
-    /** False once retired: a subscriber that got it a moment too late takes a fresh one. */
-    alive: boolean;
-    listeners: Set<(view: PresenceView, serialized: string) => void>;
-    failures: Set<(error: unknown) => void>;
-    refresh(): void;
-    retire(): void;
-  }
-  const presenceWatchers = new Map<string, Promise<PresenceWatcher>>();
-  const presenceWatcher = (code: string): Promise<PresenceWatcher> => {
-    const existing = presenceWatchers.get(code);
-    if (existing) return existing;
-    const created = (async () => {
+  const presenceReaders = createSharedWatchers<PresenceReader, PresenceMember>({
+    async start(code, members) {
       let queue: Promise<unknown> = Promise.resolve();
       let queued = false;
-      const watcher: PresenceWatcher = {
-        alive: true,
-        listeners: new Set(),
-        failures: new Set(),
+      const read = async () => {
+        queued = false;
+        if (!members.size) return;
+        presenceReads++;
+        try {
+          const view = await games.presence(code);
+          const serialized = JSON.stringify(view);
+          const playerIds = new Set(view.players.map((p) => p.player.id));
+          for (const member of members) member.deliver(view, serialized, playerIds);
+        } catch (error) {
+          for (const member of members) member.fail(error);
+        }
+      };
+      const reader: PresenceReader = {
         refresh() {
           if (queued) return;
           queued = true;
-          queue = queue
-            .then(async () => {
-              queued = false;
-              const view = await games.presence(code);
-              const serialized = JSON.stringify(view);
-              for (const listener of watcher.listeners) listener(view, serialized);
-            })
-            .catch((error) => {
-              for (const fail of watcher.failures) fail(error);
-            });
+          // After the current I/O phase, so a subscriber's hold and its own refresh cost one read.
+          setImmediate(() => (queue = queue.then(read)));
         },
-        retire() {
-          if (watcher.listeners.size || presenceWatchers.get(code) !== created) return;
-          presenceWatchers.delete(code);
-          watcher.alive = false;
-          unsubscribe();
-        },
+        unsubscribe: () => {},
       };
-      const unsubscribe = await pubsub.subscribe('presenceChanged', code, () => watcher.refresh());
-      return watcher;
-    })();
-    presenceWatchers.set(code, created);
-    created.catch(() => presenceWatchers.get(code) === created && presenceWatchers.delete(code));
-    return created;
-  };
+      reader.unsubscribe = await pubsub.subscribe('presenceChanged', code, () => reader.refresh());
+      return reader;
+    },
+    stop: (reader) => reader.unsubscribe(),
+  });
 
+  /** Tells `presence` subscribers to look again (players joined or left, came online or went offline). */
   const presenceChanged = async (code: string) => {
     try {
       await pubsub.publish('presenceChanged', code, { code });
@@ -666,30 +663,36 @@ export function createGames(deps: GamesDeps) {
     watchPresence(code: string, holder: PlayerRef | null): Repeater<PresenceView> {
       return new Repeater<PresenceView>(async (push, stop) => {
         let last = '';
-        let pushing: Promise<unknown> = Promise.resolve();
-        const onView = (view: PresenceView, serialized: string) => {
-          // A player who left stops seeing the room's presence.
-          if (holder && !view.players.some((p) => p.player.id === holder.id)) return stop();
-          if (serialized === last) return;
-          last = serialized;
-          pushing = pushing.then(() => push(view)).catch((error) => stop(error));
+        const send = orderedPush(push, stop);
+        const member: PresenceMember = {
+          deliver(view, serialized, playerIds) {
+            // A player who left stops seeing the room's presence.
+            if (holder && !playerIds.has(holder.id)) return void stop();
+            if (serialized === last) return;
+            last = serialized;
+            send(view);
+          },
+          fail: stop,
         };
-        let watcher = await presenceWatcher(code);
-        while (!watcher.alive) watcher = await presenceWatcher(code);
-        watcher.listeners.add(onView);
-        watcher.failures.add(stop);
+        const { watcher, leave } = await presenceReaders.join(code, member);
         let release: Release | undefined;
         try {
+          // Held per subscription: the player stays online while any of theirs runs.
           release = holder ? await presence.hold(code, holder) : undefined;
+          // The snapshot at once, even when the hold changed nothing (the player was online already).
           watcher.refresh();
           await stop;
         } finally {
-          watcher.listeners.delete(onView);
-          watcher.failures.delete(stop);
-          watcher.retire();
+          leave();
           await release?.();
         }
       });
+    },
+
+    /** Counters of the shared presence readers: games read, their subscribers, snapshots read. */
+    presenceStats() {
+      const { watchers, members } = presenceReaders.stats();
+      return { games: watchers, subscribers: members, reads: presenceReads };
     },
 
     /**

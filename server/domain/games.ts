@@ -228,8 +228,8 @@ export function createGames(deps: GamesDeps) {
   /**
    * One presence reader per game per instance, shared by every `presence`
    * subscriber of the game on this instance: one pub/sub listener, and one
-   * read and one serialization per change. A burst of changes costs one
-   * read: a read already queued sees them all.
+   * read and one serialization per change (and after a pub/sub reconnect). A
+   * burst of changes costs one read: a read already queued sees them all.
    */
   const presenceReaders = createSharedWatchers<PresenceReader, PresenceMember>({
     async start(code, members) {
@@ -257,7 +257,13 @@ export function createGames(deps: GamesDeps) {
         },
         unsubscribe: () => {},
       };
-      reader.unsubscribe = await pubsub.subscribe('presenceChanged', code, () => reader.refresh());
+      const unsubscribe = await pubsub.subscribe('presenceChanged', code, () => reader.refresh());
+      // Changes published while pub/sub was away are lost: read again once it is back.
+      const stopResync = pubsub.onReconnect(() => reader.refresh());
+      reader.unsubscribe = () => {
+        stopResync();
+        unsubscribe();
+      };
       return reader;
     },
     stop: (reader) => reader.unsubscribe(),

@@ -247,8 +247,11 @@ export function createAnalytics({
         for (const subscriber of subscribers) subscriber.tick(tick);
       });
       let next: Promise<PnlTickView> | undefined;
-      return {
-        unsubscribe,
+      const watcher: PnlWatcher = {
+        unsubscribe() {
+          stopResync();
+          unsubscribe();
+        },
         snapshot() {
           // Valued after every subscriber of this moment joined (so it is at least as new as
           // their subscriptions), once for all of them; a later one gets a fresh valuation.
@@ -260,6 +263,16 @@ export function createAnalytics({
           return next;
         },
       };
+      // Ticks published while pub/sub was away are lost: value the player once it is back.
+      const stopResync = pubsub.onReconnect(() => {
+        watcher
+          .snapshot()
+          .then((tick) => {
+            for (const subscriber of subscribers) subscriber.tick(tick);
+          })
+          .catch((error: unknown) => logger.error({ err: error, playerId }, 'pnlTicked resync failed'));
+      });
+      return watcher;
     },
     stop: (watcher) => watcher.unsubscribe(),
   });

@@ -56,6 +56,7 @@ export interface PortfolioWatchOptions {
  * symbol to watchers), so a tick costs O(holders watched), not O(subscribers).
  * Valuations due at the same moment (a tick moving many portfolios) share one
  * batch read, and a read already queued covers every change before it starts.
+ * After a pub/sub reconnect each watched portfolio is read once again.
  */
 export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: PortfolioWatchOptions) {
   const bySymbol = new Map<string, Set<PlayerWatcher>>();
@@ -128,9 +129,23 @@ export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: 
     const holders = bySymbol.get(event.payload.symbol);
     if (holders) for (const watcher of holders) onTick(watcher);
   };
-  /** The domain's one market-stream listener, kept while any player is watched (its members are the player watchers). */
+  /**
+   * The domain's one market-stream listener, kept while any player is
+   * watched (its members are the player watchers). After a pub/sub reconnect
+   * (Redis back after an outage: trades and ticks published meanwhile are
+   * lost) every watched portfolio is read again, once per player.
+   */
   const market = createSharedWatchers<() => void, PlayerWatcher>({
-    start: () => pubsub.subscribe('streamEvent', Streams.market, onMarketEvent),
+    async start(_key, watchers) {
+      const unsubscribe = await pubsub.subscribe('streamEvent', Streams.market, onMarketEvent);
+      const stopResync = pubsub.onReconnect(() => {
+        for (const watcher of watchers) refresh(watcher);
+      });
+      return () => {
+        stopResync();
+        unsubscribe();
+      };
+    },
     stop: (unsubscribe) => unsubscribe(),
   });
 

@@ -39,6 +39,7 @@ async function openDashboard(
   viewport: ViewportSize,
   label: string,
   prepare?: (context: BrowserContext) => Promise<void>,
+  address = '/',
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport, baseURL: `http://127.0.0.1:${server.port}`, reducedMotion: 'reduce' });
   await prepare?.(context);
@@ -51,7 +52,7 @@ async function openDashboard(
     consoleErrors.push(`${label}: ${message.text()}`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`${label} (uncaught): ${error.message}`));
-  await page.goto('/');
+  await page.goto(address);
   return { context, page };
 }
 
@@ -401,6 +402,31 @@ describe.skipIf(!available)('dashboard', () => {
     await screenshot(page, 'desktop-keyboard-focus');
     await page.keyboard.press('Enter');
     await page.getByLabel('Game name').waitFor();
+    await context.close();
+  });
+
+  it('should offer a reload once a page opened with ?maxRetries gives up, and be live again after it', async () => {
+    const { context, page } = await openDashboard(desktop, 'gives-up', undefined, '/?maxRetries=2');
+    await page.locator('[data-status="connected"]').waitFor();
+    const { port, dataDir } = server;
+    serverDown = true;
+    await server.dispose();
+
+    // The first attempt and two retries fail: the page stops retrying and says so.
+    const overlay = page.getByTestId('connection-overlay');
+    await page.locator('[data-status="failed"]', { hasText: 'Disconnected' }).waitFor({ timeout: 15_000 });
+    await overlay.getByText('The live connection could not be restored').waitFor();
+    expect(await overlay.getByRole('button', { name: 'Retry now' }).count()).toBe(0);
+    await screenshot(page, 'desktop-gave-up');
+
+    server = await startServer({ port, dataDir, presenceGraceMs });
+    await Promise.all([page.waitForEvent('load'), overlay.getByRole('button', { name: 'Reload' }).click()]);
+    expect(new URL(page.url()).search).toBe('?maxRetries=2');
+    await page.locator('[data-status="connected"]').waitFor();
+    await overlay.waitFor({ state: 'detached' });
+    // The page that retries forever is back by itself, over the WebSocket.
+    await main.locator('[data-status="connected"]').waitFor({ timeout: 15_000 });
+    serverDown = false;
     await context.close();
   });
 });

@@ -28,12 +28,24 @@ function store(key: string, value: string | null): void {
   }
 }
 
+/**
+ * `?maxRetries=N` in the page's address: give up after N failed connection
+ * attempts in a row and offer a reload, for a page that should not keep
+ * knocking on a server that is gone. Without it the page retries forever, so
+ * a screen left open comes back by itself after an outage of any length.
+ */
+function maxRetriesFromAddress(): number {
+  const value = new URLSearchParams(location.search).get('maxRetries');
+  return value !== null && /^\d+$/.test(value) ? Number(value) : Infinity;
+}
+
 /** The page's client: HTTP and the WebSocket (or SSE) on the same origin's `/graphql`. */
 export const realm = createRealmcastClient({
   url: '/graphql',
   getToken: () => stored(tokenKey),
   // A dashboard wants to be back soon after a server restart, not 15 s later.
   maxRetryDelayMs: 5_000,
+  maxRetries: maxRetriesFromAddress(),
 });
 
 /** Whether a token is stored (the `Me` query says who it belongs to). */

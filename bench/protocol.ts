@@ -21,6 +21,8 @@ export interface ServerOptions {
   redisPrefix?: string;
   /** Players in the game room (game workload). */
   players?: number;
+  /** Realmcast from its TypeScript sources (tsx) instead of the compiled `dist/`. */
+  fromSource?: boolean;
 }
 
 /** What a server process reports when it is ready. */

@@ -19,6 +19,7 @@ import { caseTitle, connectionGroups, defaultCases, type BenchCase } from './cas
 import { killAllPeers, pinning, repoRoot, spawnPeer, type Peer } from './ipc.js';
 import { serverKinds, type LoadgenCommands, type LoadResult, type ServerCommands, type ServerInfo, type ServerKind, type ServerOptions } from './protocol.js';
 import { formatTable, type Row } from './report.js';
+import { ensureBuilt } from '../scripts/builds.mjs';
 
 const usage = `npm run bench -- [options]
 
@@ -33,6 +34,8 @@ const usage = `npm run bench -- [options]
   --out <dir>          where results go (default bench/results)
   --no-save            print only
   --redis-url <url>    Redis for the redis cases (default $REDIS_URL or redis://127.0.0.1:6379)
+  --from-source        run Realmcast from its TypeScript sources (tsx) instead of the
+                       compiled dist/ that npm start runs (built first when stale)
   --smoke              N=20, 2 s windows, every case but 5k (the same at N=20): checks that
                        the bench works, measures nothing; saves only with --out
 `;
@@ -51,6 +54,7 @@ const { values: flags } = parseArgs({
     'no-save': { type: 'boolean', default: false },
     'redis-url': { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    'from-source': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -75,6 +79,7 @@ const list = <T extends string>(name: string, value: string | undefined, known: 
 };
 
 const smoke = flags.smoke;
+const fromSource = flags['from-source'];
 const durationS = positive('duration', flags.duration) ?? (smoke ? 2 : 10);
 const drainS = positive('drain', flags.drain) ?? (smoke ? 10 : 15);
 const connectionsOverride = positive('connections', flags.connections) ?? (smoke ? 20 : undefined);
@@ -156,6 +161,7 @@ async function measure(benchCase: BenchCase, kind: ServerKind, redisPrefix: stri
     workload: benchCase.workload,
     players: benchCase.workload === 'game' ? benchCase.connections : undefined,
     ...(benchCase.redis ? { redisUrl, redisPrefix: `${redisPrefix}${benchCase.id}-${kind}:` } : {}),
+    fromSource,
   };
   const server = await spawnPeer<ServerCommands>(`${kind} server`, 'bench/server.ts', [JSON.stringify(options)], { cpu: 0, nodeFlags: ['--expose-gc'] });
   let loadgen: Peer<LoadgenCommands> | undefined;
@@ -238,6 +244,7 @@ function machine() {
     platform: `${process.platform} ${process.arch}`,
     loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
     pinned: pinning(0).length > 0 ? 'servers on core 0, load generator on core 1 (taskset)' : 'not pinned (no taskset or one core)',
+    realmcastBuild: fromSource ? 'TypeScript sources through tsx (--from-source)' : 'compiled dist/, as npm start runs it',
     commit: head ? `${head}${git('status', '--porcelain', '--', 'server') ? ' (server/ modified)' : ''}` : 'unknown (not a git checkout)',
   };
 }
@@ -282,6 +289,8 @@ async function main() {
   if (cases.length === 0) throw new Error('no case left to run');
   checkFileLimit();
   if (cases.some((c) => c.redis)) await checkRedis();
+  // Realmcast runs as `npm start` runs it: compiled.
+  if (!fromSource && cases.some((c) => c.servers.includes('realmcast'))) ensureBuilt(['server']);
   const redisPrefix = `realmcast-bench-${randomBytes(4).toString('hex')}:`;
   const info = machine();
   const command = `npm run bench -- ${process.argv.slice(2).map((a) => (/[\s"'$`]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`.trim();
@@ -365,6 +374,7 @@ function resultsMarkdown(label: string, command: string, info: ReturnType<typeof
 - machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; ${info.platform}; node ${info.node}
 - load average at start: ${info.loadAverage.join(', ')}
 - ${info.pinned}
+- Realmcast: ${info.realmcastBuild}
 - commit: ${info.commit}
 ${notes.map((n) => `- note: ${n}`).join('\n')}
 

@@ -25,7 +25,7 @@ import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
-import { createFanout, type Fanout } from './transport/fanout.js';
+import { AdoptedSubscription, createFanout, type Fanout } from './transport/fanout.js';
 import { createWebSocketTransport, type WebSocketInitialContext } from './transport/ws.js';
 
 export interface App {
@@ -185,10 +185,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     graphiql: config.graphiql ? graphiqlOptions : false,
     cors: corsFor(origins),
     maskedErrors: { maskError: maskInternal },
-    context: async ({ request, req, wsViewer }): Promise<Context> => ({
+    context: async ({ request, req, wsViewer, address }): Promise<Context> => ({
       viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
       services,
-      address: req ? clientAddress(req, config.trustProxy) : 'unknown',
+      address: address ?? (req ? clientAddress(req, config.trustProxy) : 'unknown'),
     }),
     plugins: [
       useOriginCheck(origins),
@@ -364,10 +364,21 @@ function useOperationLogging(logger: Logger): Plugin {
       };
     },
     onSubscribe({ args }) {
-      logger.debug(describe(args), 'subscription start');
+      const description = describe(args);
+      logger.debug(description, 'subscription start');
       return {
-        onSubscribeResult: () => ({ onEnd: () => logger.debug(describe(args), 'subscription end') }),
+        onSubscribeResult: ({ result }) => logSubscriptionEnd(logger, description, result),
       };
     },
   };
+}
+
+/**
+ * Logs the end of a subscription; a helper of its own so that what waits for
+ * the end holds the description only, not the operation's context.
+ */
+function logSubscriptionEnd(logger: Logger, description: object, result: unknown) {
+  const end = () => logger.debug(description, 'subscription end');
+  if (result instanceof AdoptedSubscription) return void result.onEnd(end);
+  return { onEnd: end };
 }

@@ -5,6 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from './errors.js';
 import { Feed } from './events/feed.js';
+import { AdoptedSubscription } from './transport/fanout.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { Logger } from './logger.js';
 
@@ -177,6 +178,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   };
 
+  // A helper of its own: what waits for the end holds the field name only.
+  const countWhileRunning = (subscription: AdoptedSubscription, field: string) => {
+    subscriptions.inc({ field });
+    subscription.onEnd(() => subscriptions.dec({ field }));
+  };
   const transportOf = (context: unknown): Transport => ((context as { transport?: unknown }).transport === 'ws' ? 'ws' : 'sse');
 
   stampCommitTimes(schema);
@@ -216,6 +222,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
         operations.inc({ type: 'subscription' });
         return {
           onSubscribeResult({ result, args: resultArgs }) {
+            // Frames of an adopted subscription are counted by the fan-out as it writes them.
+            if ((result as unknown) instanceof AdoptedSubscription) return countWhileRunning(result as unknown as AdoptedSubscription, field);
             if (!(Symbol.asyncIterator in result)) {
               countErrors(result, field);
               return;

@@ -9,14 +9,29 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type App } from '../../server/app.js';
+import { pathToFileURL } from 'node:url';
+import type { App } from '../../server/app.js';
 import type { PlayerRef } from '../../server/events/topics.js';
 import { Streams } from '../../server/events/topics.js';
-import { createLogger } from '../../server/logger.js';
+import { repoRoot } from '../ipc.js';
 import type { ServerOptions } from '../protocol.js';
 import { createMarketFeed, type Target } from './target.js';
 
+/**
+ * The server modules: the compiled build in `dist/` (what `npm start` runs,
+ * built by `bench/run.ts` when stale), or the TypeScript sources through tsx
+ * with `--from-source` (quicker to iterate on; tsx's transform costs some
+ * heap per closure, so heap figures are not comparable).
+ */
+async function serverModules(fromSource: boolean) {
+  const load = (name: string) => (fromSource ? `../../server/${name}.js` : pathToFileURL(path.join(repoRoot, 'dist', 'server', `${name}.js`)).href);
+  const { createApp } = (await import(load('app'))) as typeof import('../../server/app.js');
+  const { createLogger } = (await import(load('logger'))) as typeof import('../../server/logger.js');
+  return { createApp, createLogger };
+}
+
 export async function startRealmcast(options: ServerOptions): Promise<Target> {
+  const { createApp, createLogger } = await serverModules(options.fromSource ?? false);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'realmcast-bench-'));
   const app = await createApp({
     port: 0,

@@ -36,6 +36,40 @@ export interface FrameSink {
   send(frame: string): void;
 }
 
+/**
+ * A WebSocket subscription the fan-out serves by itself: envelop's
+ * `subscribe` returns this instead of an async iterator, so nothing of the
+ * operation (Yoga's context, plugin wrappers, a pending `next()`) outlives
+ * its setup. The transport keeps only {@link stop} (the client completed it,
+ * or the socket closed) and learns from {@link onEnd} when the fan-out ended
+ * it (the feed ended: `complete`; it failed: `error`). Plugins that follow a
+ * subscription's life (metrics, logging) register on {@link onEnd} too.
+ */
+export class AdoptedSubscription {
+  #ends: Array<(error?: unknown) => void> = [];
+  #ended: { error?: unknown } | undefined;
+
+  constructor(
+    /** The root field it subscribed to (metrics, logs). */
+    readonly field: string,
+    /** Ends it from the transport's side (no message to the client). */
+    readonly stop: () => void,
+  ) {}
+
+  /** `callback` runs once when it ends (at once, after a microtask, if it already has). */
+  onEnd(callback: (error?: unknown) => void): void {
+    if (this.#ended) queueMicrotask(() => callback(this.#ended?.error));
+    else this.#ends.push(callback);
+  }
+
+  /** Called by the fan-out, once. */
+  ended(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    for (const callback of this.#ends.splice(0)) callback(error);
+  }
+}
+
 /** One event's result, executed and serialized once for a whole group. */
 export interface SharedResult extends ExecutionResult {
   /** Yoga's SSE writer calls this instead of `JSON.stringify` (one serialization for every subscriber). */
@@ -239,11 +273,13 @@ export function createFanout(options: FanoutOptions) {
 
   /**
    * Serves a {@link Feed} through its group: for a WebSocket member (a
-   * {@link FrameSink} in the context) an iterator that yields nothing and ends
-   * when the subscription does (graphql-ws then sends `complete`), for any
-   * other an iterator of shared results.
+   * {@link FrameSink} in the context) an {@link AdoptedSubscription} whose
+   * frames the group writes to the socket itself, for any other an iterator
+   * of shared results.
    */
-  const subscribeFeed = (feed: Feed, args: ExecutionArgs, sink: FrameSink | undefined): AsyncIterableIterator<ExecutionResult> => {
+  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: FrameSink): AdoptedSubscription;
+  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: undefined): AsyncIterableIterator<ExecutionResult>;
+  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: FrameSink | undefined): AdoptedSubscription | AsyncIterableIterator<ExecutionResult> {
     // Execution only needs what resolvers read: the viewer, the services and
     // the address (not the request or socket the operation came with).
     const { viewer, services, address } = args.contextValue as Context;
@@ -277,24 +313,10 @@ export function createFanout(options: FanoutOptions) {
       // Built once per subscriber: per event only the concatenation and the write.
       const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
       member.deliver = (_result, json) => sink.send(prefix + json + '}');
-      const ended = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
-        finish = (error) => (error === undefined ? resolve({ done: true, value: undefined }) : reject(error));
-      });
+      const adopted = new AdoptedSubscription(rootFieldName(args), () => stop());
+      finish = (error) => adopted.ended(error);
       start();
-      return {
-        next: () => ended,
-        return: () => {
-          stop();
-          return Promise.resolve({ done: true, value: undefined });
-        },
-        throw: (error) => {
-          stop();
-          return Promise.reject(error);
-        },
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
+      return adopted;
     }
     return new Repeater<ExecutionResult>(async (push, stopRepeater) => {
       finish = (error) => stopRepeater(error);
@@ -318,7 +340,7 @@ export function createFanout(options: FanoutOptions) {
       await stopRepeater;
       stop();
     });
-  };
+  }
 
   /**
    * The Yoga plugin: subscriptions whose resolver returns a {@link Feed}
@@ -331,7 +353,8 @@ export function createFanout(options: FanoutOptions) {
         const source = await createSourceEventStream(args);
         if (source instanceof Feed) {
           const sink = (args.contextValue as Record<string, unknown>)[frameSinkKey] as FrameSink | undefined;
-          return subscribeFeed(source, args, sink);
+          // Envelop types subscribe results as iterators or results; the WebSocket transport knows this third kind.
+          return sink ? (subscribeFeed(source, args, sink) as never) : subscribeFeed(source, args, undefined);
         }
         if (!isAsyncIterable(source)) return source;
         return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }));
@@ -379,6 +402,12 @@ function declaredVariables(args: ExecutionArgs, operation: OperationDefinitionNo
   const coerced = getVariableValues(args.schema, definitions, inputs, { maxErrors: 1 });
   if ('coerced' in coerced) return { ...coerced.coerced };
   return Object.fromEntries(definitions.map(({ variable }) => [variable.name.value, inputs[variable.name.value]]));
+}
+
+/** The root field an operation subscribes to. */
+function rootFieldName(args: ExecutionArgs): string {
+  const root = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
+  return root?.kind === Kind.FIELD ? root.name.value : '';
 }
 
 /** The variable the root field's `after` argument takes, if any. */

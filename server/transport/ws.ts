@@ -1,9 +1,17 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  handleProtocols,
+  MessageType,
+  parseMessage,
+  stringifyMessage,
+  type Message,
+  type SubscribePayload,
+} from 'graphql-ws';
+import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, type TokenIssuer, type Viewer } from '../auth.js';
 import type { Context } from '../builder.js';
 import { apiError, ErrorCode } from '../errors.js';
@@ -11,26 +19,19 @@ import { atTime } from '../limits/expiry.js';
 import { clientAddress } from '../limits/http.js';
 import { originAllowed } from '../limits/plugins.js';
 import type { Logger } from '../logger.js';
-import { frameSinkKey, type FrameSink } from './fanout.js';
+import { AdoptedSubscription, frameSinkKey, type FrameSink } from './fanout.js';
 
-/** What Yoga's initial context carries for an operation that came over the WebSocket. */
+/** What Yoga's initial context carries: the Node request over HTTP, the fields below over the WebSocket. */
 export interface WebSocketInitialContext {
+  /** The HTTP request (operations over HTTP). */
+  req?: IncomingMessage;
   /** The connection's (or the operation's) viewer; `undefined` means "read the HTTP headers". */
   wsViewer?: Viewer | null;
-  /** The upgrade request (the client's address for per-address limits). */
-  req?: IncomingMessage;
+  /** The client's address, taken at the upgrade (per-address limits). */
+  address?: string;
   /** Set for operations over the WebSocket (metrics tell transports apart by it). */
   transport?: 'ws';
   [frameSinkKey]?: FrameSink;
-}
-
-/**
- * State kept per WebSocket connection (one object, so limits and expiry have
- * one place to live).
- */
-export interface ConnectionState {
-  /** Who authenticated with `connectionParams` (null: anonymous). */
-  viewer: Viewer | null;
 }
 
 /** Close code for a consumer whose unsent data passed `maxBufferedBytes`: 1013 "try again later"; clients reconnect and resume. */
@@ -71,13 +72,19 @@ export interface WebSocketTransportOptions {
 }
 
 /**
- * graphql-ws over `ws`: connection_init/ack (the token in `connectionParams`),
- * ping/pong, subscribe validation, complete, close codes, and queries and
- * mutations over the socket, all through Yoga's envelop. A subscription
- * served by the fan-out (`server/transport/fanout.ts`) gets a {@link FrameSink}:
- * its `next` messages are written here directly, while graphql-ws still
- * sends `complete` when the subscription ends and calls `return()` when the
- * client completes it.
+ * The graphql-ws protocol (`graphql-transport-ws`) over `ws`: connection_init
+ * and ack (the token in `connectionParams`), ping/pong, subscribe, complete,
+ * its close codes, and queries and mutations over the socket, every operation
+ * through Yoga's envelop (parse, validate, context, plugins). Messages are
+ * read and written with graphql-ws's own `parseMessage` and constants.
+ *
+ * Written here rather than with graphql-ws's `useServer` because of what a
+ * connection holds while it idles, which is what a server with thousands of
+ * dashboards pays for: no per-socket ping timers (one sweep pings every
+ * socket), no upgrade request kept, and a subscription the fan-out adopts
+ * (`server/transport/fanout.ts`) is one entry here, its `next` frames written
+ * by its group straight to the socket, with nothing of the operation's setup
+ * (Yoga's context, plugin wrappers, a pending `next()`) kept alive.
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions) {
   const {
@@ -100,11 +107,23 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
   /** Open (or opening) sockets, in all and per address; released when the TCP connection closes. */
   let open = 0;
   const perAddress = new Map<string, number>();
+  /** Addresses of upgrades accepted and not yet connected (the upgrade request is not kept). */
+  const addressOf = new WeakMap<IncomingMessage, string>();
+
+  const releaseOnClose = (request: IncomingMessage, address: string) => {
+    request.socket.once('close', () => {
+      open--;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+  };
 
   const wsServer = new WebSocketServer({
     server,
     path,
     maxPayload,
+    handleProtocols,
     // Refused before the upgrade: the client gets a plain HTTP answer it can act on.
     verifyClient: (info, accept) => {
       const refuse = (status: number, message: string, limit: Parameters<typeof onLimit>[0], headers: Record<string, string> = {}) => {
@@ -118,19 +137,15 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       if ((perAddress.get(address) ?? 0) >= maxConnectionsPerAddress) return refuse(429, 'Too many connections from this address', 'connections-per-address', retry);
       open++;
       perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+      addressOf.set(info.req, address);
       // The TCP socket closes however the upgrade or the connection ends.
-      info.req.socket.once('close', () => {
-        open--;
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left > 0) perAddress.set(address, left);
-        else perAddress.delete(address);
-      });
+      releaseOnClose(info.req, address);
       accept(true);
     },
   });
-  if (onConnection) wsServer.on('connection', onConnection);
-  const connections = new WeakMap<object, ConnectionState>();
-  const viewerOf = async (token: string | null) => (token ? tokens.verify(token) : null);
+  wsServer.on('error', (error) => logger.error({ err: error }, 'WebSocket server error'));
+
+  const connections = new Map<WebSocket, Connection>();
   // The request Yoga's plugins see for every operation over a socket. POST:
   // Yoga refuses mutations on GET requests, and over graphql-ws every
   // operation may mutate. It carries nothing per connection, so one serves all.
@@ -147,106 +162,277 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     socket.close(slowConsumerCloseCode, 'Slow consumer: reconnect and resume with after:');
     setTimeout(() => socket.terminate(), 1_000).unref();
   };
-  // graphql-ws writes some messages itself (portfolio, presence, errors): a sweep catches those.
-  const sweep = setInterval(() => {
-    for (const socket of wsServer.clients) if (socket.bufferedAmount > maxBufferedBytes) dropSlow(socket);
-  }, 500);
-  sweep.unref();
 
-  /** Writes a frame of the fan-out; a socket that holds back too much is dropped. */
-  const frameSink = (socket: WebSocket, id: string): FrameSink => ({
-    id,
-    send: (frame) => {
-      socket.send(frame);
-      if (socket.bufferedAmount > maxBufferedBytes) dropSlow(socket);
-    },
+  /** Every frame goes out here; a socket that holds back too much is dropped. */
+  const send = (socket: WebSocket, frame: string) => {
+    if (socket.readyState !== socket.OPEN) return;
+    socket.send(frame);
+    if (socket.bufferedAmount > maxBufferedBytes) dropSlow(socket);
+  };
+  const sendMessage = (socket: WebSocket, message: Message) => send(socket, stringifyMessage(message));
+  const sendErrors = (socket: WebSocket, id: string, errors: readonly GraphQLError[]) =>
+    sendMessage(socket, { id, type: MessageType.Error, payload: errors.map((error) => error.toJSON()) });
+
+  /** A thrown error as the client may see it: GraphQL errors as they are, anything else masked. */
+  const clientErrors = (error: unknown): GraphQLError[] => {
+    if (error instanceof GraphQLError) return [error];
+    logger.error({ err: error }, 'internal error (masked)');
+    return [apiError(ErrorCode.Internal, 'Unexpected error.')];
+  };
+
+  // One sweep pings every socket; one that has not answered the previous ping is cut.
+  const keepAlive = setInterval(() => {
+    for (const [socket, connection] of connections) {
+      if (connection.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      connection.awaitingPong = true;
+      socket.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
+
+  // Listeners shared by every socket (`this` is the socket): nothing per socket but its Connection.
+  function onPong(this: WebSocket) {
+    const connection = connections.get(this);
+    if (connection) connection.awaitingPong = false;
+  }
+  function onSocketMessage(this: WebSocket, data: RawData) {
+    const connection = connections.get(this);
+    if (!connection) return;
+    handleMessage(connection, String(data)).catch((error: unknown) => {
+      logger.error({ err: error }, 'WebSocket message failed');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+  function onSocketError(this: WebSocket, error: Error) {
+    logger.warn({ err: error }, 'WebSocket socket error');
+    this.close(CloseCode.InternalServerError, 'Internal server error');
+  }
+  function onSocketClose(this: WebSocket) {
+    const connection = connections.get(this);
+    if (!connection) return;
+    connections.delete(this);
+    clearTimeout(connection.initTimeout);
+    connection.cancelExpiry?.();
+    const running = [...connection.operations.values()];
+    connection.operations.clear();
+    for (const stop of running) stop();
+  }
+
+  wsServer.on('connection', (socket, request) => {
+    onConnection?.(socket);
+    if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+    const connection: Connection = {
+      socket,
+      address: addressOf.get(request) ?? 'unknown',
+      viewer: null,
+      initReceived: false,
+      acknowledged: false,
+      awaitingPong: false,
+      operations: new Map(),
+      initTimeout: setTimeout(() => {
+        if (!connection.initReceived) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      }, connectionInitWaitMs),
+    };
+    connections.set(socket, connection);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onPong);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   });
 
-  const graphqlWs = useServer<Record<string, unknown>>(
-    {
-      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
-      onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
+  async function handleMessage(connection: Connection, data: string): Promise<void> {
+    const { socket } = connection;
+    let message: Message;
+    try {
+      message = parseMessage(data);
+    } catch {
+      return socket.close(CloseCode.BadRequest, 'Invalid message received');
+    }
+    switch (message.type) {
+      case MessageType.ConnectionInit: {
+        if (connection.initReceived) return socket.close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
+        connection.initReceived = true;
+        clearTimeout(connection.initTimeout);
+        const params = message.payload ?? {};
         try {
-          const viewer = await viewerOf(bearerToken(params.authToken ?? params.authorization));
-          connections.set(ctx, { viewer });
-          if (viewer?.expiresAt !== undefined) {
-            // The connection does not outlive its token: the client reconnects with a fresh one and resumes.
-            const socket = ctx.extra.socket;
-            const cancel = atTime(viewer.expiresAt, () => socket.close(CloseCode.Forbidden, 'Token expired'));
-            socket.once('close', cancel);
-          }
-          return true;
+          const token = bearerToken(params.authToken ?? params.authorization);
+          connection.viewer = token ? await tokens.verify(token) : null;
         } catch {
           // An invalid token closes the socket (4403) instead of silently continuing anonymously.
-          return false;
+          return socket.close(CloseCode.Forbidden, 'Forbidden');
         }
-      },
-      onSubscribe: async (ctx, id, payload) => {
-        // `ctx.subscriptions` already holds this one.
-        if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
-          onLimit('subscriptions-per-connection');
-          return [
-            apiError(ErrorCode.TooManySubscriptions, `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection.`, {
-              limit: maxSubscriptionsPerConnection,
-            }),
-          ];
+        const expiresAt = connection.viewer?.expiresAt;
+        if (expiresAt !== undefined) {
+          // The connection does not outlive its token: the client reconnects with a fresh one and resumes.
+          connection.cancelExpiry = atTime(expiresAt, () => socket.close(CloseCode.Forbidden, 'Token expired'));
         }
-        let wsViewer = connections.get(ctx)?.viewer ?? null;
-        // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
-        // not as connectionParams: a token there authenticates that operation.
-        const operationToken = bearerToken(headerOf(payload.extensions?.headers, 'authorization'));
-        if (operationToken) {
-          try {
-            wsViewer = await tokens.verify(operationToken);
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-        }
-        // Only what resolvers and plugins read: the context lives as long as the
-        // subscription, so every field here is paid for per subscription.
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          req: ctx.extra.request,
-          params: payload,
-          request: connectionRequest,
-          wsViewer,
-          transport: 'ws',
-          [frameSinkKey]: frameSink(ctx.extra.socket, id),
-        });
-        // A bad operation fails alone with an error message; thrown here it
-        // would close the whole socket (4500) and every other subscription on it.
-        let args: ExecutionArgs;
-        try {
-          args = {
-            schema,
-            operationName: payload.operationName,
-            document: parse(payload.query),
-            variableValues: payload.variables,
-            contextValue: await contextFactory(),
-            rootValue: { execute, subscribe } satisfies Enveloped,
-          };
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          logger.error({ err: error }, 'internal error (masked)');
-          return [apiError(ErrorCode.Internal, 'Unexpected error.')];
-        }
-        const errors = validate(args.schema, args.document);
-        return errors.length ? errors : args;
-      },
-    },
-    wsServer,
-    keepAliveMs,
-  );
+        connection.acknowledged = true;
+        return sendMessage(socket, { type: MessageType.ConnectionAck });
+      }
+      case MessageType.Ping:
+        return sendMessage(socket, message.payload ? { type: MessageType.Pong, payload: message.payload } : { type: MessageType.Pong });
+      case MessageType.Pong:
+        return;
+      case MessageType.Subscribe: {
+        if (!connection.acknowledged) return socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        if (connection.operations.has(message.id)) return socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
+        return runOperation(connection, message.id, message.payload);
+      }
+      case MessageType.Complete: {
+        const stop = connection.operations.get(message.id);
+        connection.operations.delete(message.id);
+        return stop?.();
+      }
+      default:
+        return socket.close(CloseCode.BadRequest, `Unexpected message of type ${message.type} received`);
+    }
+  }
+
+  /**
+   * Runs one operation. While it sets up, `operations` holds a stop that
+   * does nothing (the client may complete it meanwhile, or the socket close);
+   * once it runs, a stop that ends it. Whatever ended it, the client hears of it
+   * (`complete` or `error`) only if it was still registered: a client that
+   * completed it does not expect an answer.
+   */
+  async function runOperation(connection: Connection, id: string, payload: SubscribePayload): Promise<void> {
+    const { socket, operations } = connection;
+    // Completed while it sets up: it still runs (and counts against the
+    // operation rate, so subscribe/complete churn is bounded), then stops.
+    const cancel = () => {};
+    operations.set(id, cancel);
+    const registered = (stop: () => void) => operations.get(id) === stop;
+    const finish = (stop: () => void, errors?: readonly GraphQLError[]) => {
+      if (!registered(stop)) return;
+      operations.delete(id);
+      if (errors) sendErrors(socket, id, errors);
+      else sendMessage(socket, { id, type: MessageType.Complete });
+    };
+    // `operations` already holds this one.
+    if (operations.size > maxSubscriptionsPerConnection) {
+      onLimit('subscriptions-per-connection');
+      const refusal = apiError(ErrorCode.TooManySubscriptions, `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection.`, {
+        limit: maxSubscriptionsPerConnection,
+      });
+      return finish(cancel, [refusal]);
+    }
+    let result: unknown;
+    try {
+      const prepared = await prepare(connection, id, payload);
+      if (!('run' in prepared)) return finish(cancel, prepared);
+      result = await prepared.run();
+    } catch (error) {
+      return finish(cancel, clientErrors(error));
+    }
+
+    if (result instanceof AdoptedSubscription) {
+      // The fan-out serves it from here on; this entry is all that is kept.
+      const adopted = result;
+      if (!registered(cancel)) return adopted.stop();
+      operations.set(id, adopted.stop);
+      adopted.onEnd((error) => finish(adopted.stop, error === undefined ? undefined : clientErrors(error)));
+      return;
+    }
+    if (!isAsyncIterable(result)) {
+      if (!registered(cancel)) return;
+      sendMessage(socket, { id, type: MessageType.Next, payload: result as ExecutionResult });
+      return finish(cancel);
+    }
+    const iterator = (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
+    const stop = () => void iterator.return?.();
+    if (!registered(cancel)) return stop();
+    operations.set(id, stop);
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || !registered(stop)) break;
+        sendMessage(socket, { id, type: MessageType.Next, payload: next.value });
+      }
+    } catch (error) {
+      return finish(stop, clientErrors(error));
+    }
+    finish(stop);
+  }
+
+  /**
+   * Parses, validates and builds the context of an operation through Yoga's
+   * envelop: its errors (to send), or how to run it.
+   */
+  async function prepare(connection: Connection, id: string, payload: SubscribePayload): Promise<readonly GraphQLError[] | { run: () => Promise<unknown> }> {
+    let wsViewer = connection.viewer;
+    // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
+    // not as connectionParams: a token there authenticates that operation.
+    const operationToken = bearerToken(headerOf(payload.extensions?.headers, 'authorization'));
+    if (operationToken) {
+      try {
+        wsViewer = await tokens.verify(operationToken);
+      } catch (error) {
+        return [error as GraphQLError];
+      }
+    }
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      address: connection.address,
+      params: payload,
+      request: connectionRequest,
+      wsViewer,
+      transport: 'ws',
+      [frameSinkKey]: frameSink(connection.socket, id),
+    });
+    // A bad operation fails alone with an error message; thrown, it would
+    // close the whole socket and every other subscription on it.
+    let args: ExecutionArgs;
+    try {
+      args = {
+        schema,
+        operationName: payload.operationName,
+        document: parse(payload.query),
+        variableValues: payload.variables,
+        contextValue: await contextFactory(),
+      };
+    } catch (error) {
+      return clientErrors(error);
+    }
+    const errors = validate(args.schema, args.document);
+    if (errors.length) return errors;
+    const operation = getOperationAST(args.document, args.operationName);
+    if (!operation) return [new GraphQLError('Unable to identify operation')];
+    return { run: async () => (operation.operation === 'subscription' ? subscribe(args) : execute(args)) };
+  }
+
+  const frameSink = (socket: WebSocket, id: string): FrameSink => ({ id, send: (frame) => send(socket, frame) });
 
   return {
     /** Completes every subscription, closes every socket (1001) and stops accepting. */
     async dispose() {
-      clearInterval(sweep);
-      await graphqlWs.dispose();
+      clearInterval(keepAlive);
+      for (const socket of wsServer.clients) socket.close(1001, 'Going away');
+      for (const socket of [...connections.keys()]) onSocketClose.call(socket);
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
   };
+}
+
+/** How long a socket may stay open without `connection_init` (graphql-ws's default): then 4408. */
+const connectionInitWaitMs = 3_000;
+
+/** What the transport keeps per socket. */
+interface Connection {
+  socket: WebSocket;
+  /** The client's address, taken at the upgrade (per-address limits). */
+  address: string;
+  /** Who authenticated with `connectionParams` (null: anonymous). */
+  viewer: Viewer | null;
+  initReceived: boolean;
+  acknowledged: boolean;
+  /** Pinged by the last keep-alive sweep and not answered yet. */
+  awaitingPong: boolean;
+  /** How to stop each running operation, by its id. */
+  operations: Map<string, () => void>;
+  initTimeout: NodeJS.Timeout;
+  cancelExpiry?: () => void;
 }
 
 /** A header's value from a plain headers object, whatever the case of its name. */
@@ -255,4 +441,3 @@ function headerOf(headers: unknown, name: string): unknown {
   return Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
-type Enveloped = Pick<ReturnType<YogaServerInstance<object, object>['getEnveloped']>, 'execute' | 'subscribe'>;

@@ -351,6 +351,8 @@ function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse) {
 
 /** One debug line when an operation or subscription starts and one when it ends. */
 function useOperationLogging(logger: Logger): Plugin {
+  // Nothing to follow below debug: a running subscription then holds nothing for its log line.
+  if (!logger.isLevelEnabled('debug')) return {};
   const describe = (args: ExecutionArgs) => ({
     operation: args.operationName ?? undefined,
     viewer: (args.contextValue as Context).viewer?.id,

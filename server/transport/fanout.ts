@@ -40,21 +40,42 @@ export interface FrameSink {
  * A WebSocket subscription the fan-out serves by itself: envelop's
  * `subscribe` returns this instead of an async iterator, so nothing of the
  * operation (Yoga's context, plugin wrappers, a pending `next()`) outlives
- * its setup. The transport keeps only {@link stop} (the client completed it,
- * or the socket closed) and learns from {@link onEnd} when the fan-out ended
- * it (the feed ended: `complete`; it failed: `error`). Plugins that follow a
- * subscription's life (metrics, logging) register on {@link onEnd} too.
+ * its setup. The transport keeps only this object, calls {@link stop} when
+ * the client completes it or the socket closes, and learns from
+ * {@link onEnd} when the fan-out ended it (the feed ended: `complete`; it
+ * failed: `error`). Plugins that follow a subscription's life (metrics,
+ * logging) register on {@link onEnd} too.
+ *
+ * It is also the subscription's member of its group, with methods rather
+ * than closures: an idle WebSocket subscription costs this one object (and
+ * its frame prefix), which is what thousands of idle dashboards multiply.
  */
-export class AdoptedSubscription {
+export class AdoptedSubscription implements Member {
+  /** @internal */ after = 0;
+  /** @internal */ readonly writesFrames = true;
+  #group: Group | undefined;
+  #holding: Promise<Release> | undefined;
+  #done = false;
   #ends: Array<(error?: unknown) => void> = [];
   #ended: { error?: unknown } | undefined;
 
+  /** @internal */
   constructor(
     /** The root field it subscribed to (metrics, logs). */
     readonly field: string,
-    /** Ends it from the transport's side (no message to the client). */
-    readonly stop: () => void,
+    /** @internal */ readonly endsFor: string | undefined,
+    private readonly stream: string,
+    private readonly hold: FeedSpec['hold'],
+    /** `{"id":…,"type":"next","payload":`, built once: per event only the concatenation and the write. */
+    private readonly prefix: string,
+    private readonly sink: FrameSink,
+    private readonly core: MemberCore,
   ) {}
+
+  /** Ends it from the transport's side (no message to the client). */
+  stop(): void {
+    this.end();
+  }
 
   /** `callback` runs once when it ends (at once, after a microtask, if it already has). */
   onEnd(callback: (error?: unknown) => void): void {
@@ -62,12 +83,45 @@ export class AdoptedSubscription {
     else this.#ends.push(callback);
   }
 
-  /** Called by the fan-out, once. */
-  ended(error?: unknown): void {
-    if (this.#ended) return;
+  /** Whether it ended (the client left during its replay). @internal */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** @internal */
+  joined(group: Group): void {
+    this.#group = group;
+    this.#holding = this.hold?.();
+  }
+
+  /** @internal */
+  deliver(_shared: SharedResult, json: string): void {
+    this.sink.send(this.prefix + json + '}');
+  }
+
+  /** @internal */
+  end(error?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#group) this.core.leave(this.#group, this);
+    this.#holding?.then((release) => release()).catch((err) => this.core.logger.error({ err, stream: this.stream }, 'release failed'));
     this.#ended = { error };
     for (const callback of this.#ends.splice(0)) callback(error);
   }
+
+  /** Ends it when joining failed (a refused cursor) or never happened (it ended during its replay). @internal */
+  settle(joining: Promise<void>): void {
+    joining.then(
+      () => this.#group ?? this.end(),
+      (error: unknown) => this.end(error),
+    );
+  }
+}
+
+/** What a member needs of its fan-out to leave its group. */
+interface MemberCore {
+  leave(group: Group, member: Member): void;
+  logger: Logger;
 }
 
 /** One event's result, executed and serialized once for a whole group. */
@@ -176,6 +230,7 @@ export function createFanout(options: FanoutOptions) {
     events.followers.countSubscriber(group.stream, -1);
     retire(group);
   };
+  const core: MemberCore = { leave, logger };
 
   const startGroup = (key: string, feed: Feed, args: ExecutionArgs): Group => {
     const group: Group = { key, stream: feed.spec.stream, members: new Set(), joining: 0, ready: Promise.resolve(), detach: () => {} };
@@ -272,18 +327,21 @@ export function createFanout(options: FanoutOptions) {
   };
 
   /**
-   * Serves a {@link Feed} through its group: for a WebSocket member (a
-   * {@link FrameSink} in the context) an {@link AdoptedSubscription} whose
-   * frames the group writes to the socket itself, for any other an iterator
-   * of shared results.
+   * Serves a {@link Feed} to a WebSocket subscriber (a {@link FrameSink} in
+   * the context): an {@link AdoptedSubscription}, whose frames the group
+   * writes to the socket itself.
    */
-  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: FrameSink): AdoptedSubscription;
-  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: undefined): AsyncIterableIterator<ExecutionResult>;
-  function subscribeFeed(feed: Feed, args: ExecutionArgs, sink: FrameSink | undefined): AdoptedSubscription | AsyncIterableIterator<ExecutionResult> {
-    // Execution only needs what resolvers read: the viewer, the services and
-    // the address (not the request or socket the operation came with).
-    const { viewer, services, address } = args.contextValue as Context;
-    const shared: ExecutionArgs = { ...args, contextValue: { viewer, services, address } satisfies Context };
+  const subscribeFrames = (feed: Feed, args: ExecutionArgs, sink: FrameSink): AdoptedSubscription => {
+    const { endsFor, stream, hold } = feed.spec;
+    const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
+    const adopted = new AdoptedSubscription(rootFieldName(args), endsFor, stream, hold, prefix, sink, core);
+    adopted.settle(join(feed, executionArgs(args), adopted, () => adopted.done));
+    return adopted;
+  };
+
+  /** Serves a {@link Feed} to an SSE subscriber: an iterator of the group's shared results. */
+  const subscribeResults = (feed: Feed, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> => {
+    const shared = executionArgs(args);
     let group: Group | undefined;
     let holding: Promise<Release> | undefined;
     let done = false;
@@ -297,7 +355,7 @@ export function createFanout(options: FanoutOptions) {
     };
     const member: Member = {
       after: 0,
-      writesFrames: sink !== undefined,
+      writesFrames: false,
       endsFor: feed.spec.endsFor,
       joined(joinedGroup) {
         group = joinedGroup;
@@ -309,15 +367,6 @@ export function createFanout(options: FanoutOptions) {
     // Ends the subscription when joining failed (a refused cursor) or never
     // happened (it ended during its replay: a leaver, or the client left).
     const start = () => join(feed, shared, member, () => done).then(() => group ?? stop(), stop);
-    if (sink) {
-      // Built once per subscriber: per event only the concatenation and the write.
-      const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
-      member.deliver = (_result, json) => sink.send(prefix + json + '}');
-      const adopted = new AdoptedSubscription(rootFieldName(args), () => stop());
-      finish = (error) => adopted.ended(error);
-      start();
-      return adopted;
-    }
     return new Repeater<ExecutionResult>(async (push, stopRepeater) => {
       finish = (error) => stopRepeater(error);
       // Bytes delivered but not yet taken by the stream (a push resolves when it is taken).
@@ -340,7 +389,7 @@ export function createFanout(options: FanoutOptions) {
       await stopRepeater;
       stop();
     });
-  }
+  };
 
   /**
    * The Yoga plugin: subscriptions whose resolver returns a {@link Feed}
@@ -354,7 +403,7 @@ export function createFanout(options: FanoutOptions) {
         if (source instanceof Feed) {
           const sink = (args.contextValue as Record<string, unknown>)[frameSinkKey] as FrameSink | undefined;
           // Envelop types subscribe results as iterators or results; the WebSocket transport knows this third kind.
-          return sink ? (subscribeFeed(source, args, sink) as never) : subscribeFeed(source, args, undefined);
+          return sink ? (subscribeFrames(source, args, sink) as never) : subscribeResults(source, args);
         }
         if (!isAsyncIterable(source)) return source;
         return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }));
@@ -402,6 +451,16 @@ function declaredVariables(args: ExecutionArgs, operation: OperationDefinitionNo
   const coerced = getVariableValues(args.schema, definitions, inputs, { maxErrors: 1 });
   if ('coerced' in coerced) return { ...coerced.coerced };
   return Object.fromEntries(definitions.map(({ variable }) => [variable.name.value, inputs[variable.name.value]]));
+}
+
+/**
+ * The arguments a group executes with: execution only needs what resolvers
+ * read (the viewer, the services and the address), not the request or socket
+ * the operation came with, which the group would otherwise keep alive.
+ */
+function executionArgs(args: ExecutionArgs): ExecutionArgs {
+  const { viewer, services, address } = args.contextValue as Context;
+  return { ...args, contextValue: { viewer, services, address } satisfies Context };
 }
 
 /** The root field an operation subscribes to. */

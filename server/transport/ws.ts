@@ -218,7 +218,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     connection.cancelExpiry?.();
     const running = [...connection.operations.values()];
     connection.operations.clear();
-    for (const stop of running) stop();
+    for (const operation of running) operation.stop();
   }
 
   wsServer.on('connection', (socket, request) => {
@@ -232,6 +232,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       acknowledged: false,
       awaitingPong: false,
       operations: new Map(),
+      write: (frame) => send(socket, frame),
       initTimeout: setTimeout(() => {
         if (!connection.initReceived) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
       }, connectionInitWaitMs),
@@ -264,6 +265,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
           // An invalid token closes the socket (4403) instead of silently continuing anonymously.
           return socket.close(CloseCode.Forbidden, 'Forbidden');
         }
+        // Closed while the token was checked: nothing left to set up (an expiry timer would outlive it).
+        if (!connections.has(socket)) return;
         const expiresAt = connection.viewer?.expiresAt;
         if (expiresAt !== undefined) {
           // The connection does not outlive its token: the client reconnects with a fresh one and resumes.
@@ -282,9 +285,9 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
         return runOperation(connection, message.id, message.payload);
       }
       case MessageType.Complete: {
-        const stop = connection.operations.get(message.id);
+        const operation = connection.operations.get(message.id);
         connection.operations.delete(message.id);
-        return stop?.();
+        return operation?.stop();
       }
       default:
         return socket.close(CloseCode.BadRequest, `Unexpected message of type ${message.type} received`);
@@ -302,11 +305,11 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     const { socket, operations } = connection;
     // Completed while it sets up: it still runs (and counts against the
     // operation rate, so subscribe/complete churn is bounded), then stops.
-    const cancel = () => {};
-    operations.set(id, cancel);
-    const registered = (stop: () => void) => operations.get(id) === stop;
-    const finish = (stop: () => void, errors?: readonly GraphQLError[]) => {
-      if (!registered(stop)) return;
+    const settingUp: Operation = { stop: () => {} };
+    operations.set(id, settingUp);
+    const registered = (operation: Operation) => operations.get(id) === operation;
+    const finish = (operation: Operation, errors?: readonly GraphQLError[]) => {
+      if (!registered(operation)) return;
       operations.delete(id);
       if (errors) sendErrors(socket, id, errors);
       else sendMessage(socket, { id, type: MessageType.Complete });
@@ -317,44 +320,41 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       const refusal = apiError(ErrorCode.TooManySubscriptions, `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection.`, {
         limit: maxSubscriptionsPerConnection,
       });
-      return finish(cancel, [refusal]);
+      return finish(settingUp, [refusal]);
     }
     let result: unknown;
     try {
       const prepared = await prepare(connection, id, payload);
-      if (!('run' in prepared)) return finish(cancel, prepared);
+      if (!('run' in prepared)) return finish(settingUp, prepared);
       result = await prepared.run();
     } catch (error) {
-      return finish(cancel, clientErrors(error));
+      return finish(settingUp, clientErrors(error));
     }
 
     if (result instanceof AdoptedSubscription) {
       // The fan-out serves it from here on; this entry is all that is kept.
-      const adopted = result;
-      if (!registered(cancel)) return adopted.stop();
-      operations.set(id, adopted.stop);
-      adopted.onEnd((error) => finish(adopted.stop, error === undefined ? undefined : clientErrors(error)));
-      return;
+      if (!registered(settingUp)) return result.stop();
+      return adopt(connection, id, result);
     }
     if (!isAsyncIterable(result)) {
-      if (!registered(cancel)) return;
+      if (!registered(settingUp)) return;
       sendMessage(socket, { id, type: MessageType.Next, payload: result as ExecutionResult });
-      return finish(cancel);
+      return finish(settingUp);
     }
     const iterator = (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
-    const stop = () => void iterator.return?.();
-    if (!registered(cancel)) return stop();
-    operations.set(id, stop);
+    const streaming: Operation = { stop: () => void iterator.return?.() };
+    if (!registered(settingUp)) return streaming.stop();
+    operations.set(id, streaming);
     try {
       for (;;) {
         const next = await iterator.next();
-        if (next.done || !registered(stop)) break;
+        if (next.done || !registered(streaming)) break;
         sendMessage(socket, { id, type: MessageType.Next, payload: next.value });
       }
     } catch (error) {
-      return finish(stop, clientErrors(error));
+      return finish(streaming, clientErrors(error));
     }
-    finish(stop);
+    finish(streaming);
   }
 
   /**
@@ -379,7 +379,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       request: connectionRequest,
       wsViewer,
       transport: 'ws',
-      [frameSinkKey]: frameSink(connection.socket, id),
+      // No closure per subscription: the connection's writer and the id.
+      [frameSinkKey]: { id, send: connection.write } satisfies FrameSink,
     });
     // A bad operation fails alone with an error message; thrown, it would
     // close the whole socket and every other subscription on it.
@@ -402,7 +403,21 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     return { run: async () => (operation.operation === 'subscription' ? subscribe(args) : execute(args)) };
   }
 
-  const frameSink = (socket: WebSocket, id: string): FrameSink => ({ id, send: (frame) => send(socket, frame) });
+  /**
+   * Hands a running subscription to the fan-out: the entry is the adopted
+   * subscription itself, and its end tells the client (`complete`, or
+   * `error`) unless the client ended it. A function of its own so that what
+   * waits for the end holds only these three.
+   */
+  function adopt(connection: Connection, id: string, adopted: AdoptedSubscription) {
+    connection.operations.set(id, adopted);
+    adopted.onEnd((error) => {
+      if (connection.operations.get(id) !== adopted) return;
+      connection.operations.delete(id);
+      if (error === undefined) sendMessage(connection.socket, { id, type: MessageType.Complete });
+      else sendErrors(connection.socket, id, clientErrors(error));
+    });
+  }
 
   return {
     /** Completes every subscription, closes every socket (1001) and stops accepting. */
@@ -418,6 +433,12 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
 /** How long a socket may stay open without `connection_init` (graphql-ws's default): then 4408. */
 const connectionInitWaitMs = 3_000;
 
+/** A running operation, as the transport keeps it. */
+interface Operation {
+  /** Ends it without a message to the client (it completed it, or the socket closed). */
+  stop(): void;
+}
+
 /** What the transport keeps per socket. */
 interface Connection {
   socket: WebSocket;
@@ -429,8 +450,10 @@ interface Connection {
   acknowledged: boolean;
   /** Pinged by the last keep-alive sweep and not answered yet. */
   awaitingPong: boolean;
-  /** How to stop each running operation, by its id. */
-  operations: Map<string, () => void>;
+  /** Running operations by id. */
+  operations: Map<string, Operation>;
+  /** Writes one frame to this socket (the fan-out's sinks share it). */
+  write: (frame: string) => void;
   initTimeout: NodeJS.Timeout;
   cancelExpiry?: () => void;
 }

@@ -134,6 +134,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     logger,
     guestSignIn: config.guestSignIn,
     portfolioCoalesceMs: config.portfolioCoalesceMs,
+    pnlCachePlayers: config.pnlCachePlayers,
     presenceGraceMs: config.presenceGraceMs,
     typingTimeoutMs: config.typingTimeoutMs,
     // Scaled out, presence lives in Redis so every instance sees every connection.

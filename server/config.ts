@@ -107,6 +107,11 @@ export const configSchema = z.object({
     description:
       'How often the P&L recorder values changed portfolios, records the equity series and sends `pnlTicked`; `0` records only on demand (tests). The series keeps at most one point per second whatever this is.',
   }),
+  pnlCachePlayers: setting(z.number().int().min(1).default(10_000), {
+    env: 'PNL_CACHE_PLAYERS',
+    description:
+      'Players the P&L recorder keeps in memory (last recorded values, last `pnlTicked`), least recently recorded dropped first; a dropped player costs one read when their value changes again.',
+  }),
   eventRetentionMs: setting(millis().default(86_400_000), {
     env: 'EVENT_RETENTION_MS',
     description: 'Event log entries older than this are pruned (every minute)…',

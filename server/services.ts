@@ -24,6 +24,8 @@ export interface ServiceDeps {
   logger: Logger;
   guestSignIn: boolean;
   portfolioCoalesceMs: number;
+  /** Players the P&L recorder keeps in memory. @default defaultCachePlayers // 10,000 */
+  pnlCachePlayers?: number;
   presenceGraceMs: number;
   typingTimeoutMs: number;
   /**
@@ -70,7 +72,7 @@ export function createServices(deps: ServiceDeps) {
     factions,
     world: createWorld({ events }),
     portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger, clock }),
-    analytics: createAnalytics({ store, pubsub, logger, clock }),
+    analytics: createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers }),
     games,
     presence,
     typing,

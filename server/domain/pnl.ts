@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
 import { sql } from 'kysely';
 import type { RealmPubSub } from '../events/pubsub.js';
@@ -6,7 +7,23 @@ import { everyone, Streams } from '../events/topics.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { bucketOf, closeBefore, dayBaseline, pruneSeries, readSeries, readStitched, resolutions, valueBefore, writeSeries, type Resolution, type SeriesPoint } from './pnl-series.js';
+import {
+  bucketOf,
+  closeBefore,
+  dayBaseline,
+  drawdownInDb,
+  drawdownStep,
+  pruneSeries,
+  readSeries,
+  resolutions,
+  stitchedSegments,
+  valueBefore,
+  writeSeries,
+  type DrawdownPoint,
+  type DrawdownState,
+  type Resolution,
+  type SeriesPoint,
+} from './pnl-series.js';
 import {
   pnlCents,
   portfolioView,
@@ -79,6 +96,17 @@ interface PnlWatcher {
   snapshot(): Promise<PnlTickView>;
 }
 
+/** What the recorder remembers of a player between flushes, to write and publish only changes. */
+interface RecordedPlayer {
+  /** Last recorded P&L per series of the player (`*` and each strategy, so at most 21). */
+  series: Map<string, number>;
+  /** Digest of the figures of the last `pnlTicked` published (undefined: none since the player was remembered). */
+  tick?: string;
+}
+
+/** Players the recorder remembers at most ({@link createAnalytics}' `cachePlayers`). */
+export const defaultCachePlayers = 10_000;
+
 export interface RecorderOptions {
   /** Period of recording, in milliseconds; `0` records only when `flush()` is called. @default 1_000 // 1 second */
   periodMs?: number;
@@ -104,19 +132,29 @@ export function createAnalytics({
   pubsub,
   logger,
   clock = Date.now,
+  cachePlayers = defaultCachePlayers,
 }: {
   store: Store;
   pubsub: RealmPubSub;
   logger: Logger;
   /** Current time in epoch milliseconds (tests drive a whole trading day with it). @default Date.now */
   clock?: () => number;
+  /**
+   * Players whose last recorded values and last tick the recorder keeps in
+   * memory, least recently recorded dropped first; one dropped costs one
+   * read when it changes again. @default defaultCachePlayers // 10,000
+   */
+  cachePlayers?: number;
 }) {
   const { db } = store;
-  const seriesKey = (playerId: string, strategy: string) => `${playerId}\u0000${strategy}`;
-  /** Last recorded P&L per series (player + strategy), to record only changes. Loaded from the store on a miss. */
-  const lastRecorded = new Map<string, number>();
-  /** Last tick published per player (to publish only changes). */
-  const lastTick = new Map<string, string>();
+  /**
+   * What the recorder remembers of recently recorded players, least recently
+   * recorded first (a Map keeps insertion order): at most `cachePlayers`
+   * entries. A player dropped from it costs one batched read of their
+   * newest day rows when they change again (what every player costs after a
+   * restart), never a lost or extra point.
+   */
+  const recorded = new Map<string, RecordedPlayer>();
   /** Players and symbols that changed since the last flush. */
   const dirtyPlayers = new Set<string>();
   const movedSymbols = new Set<string>();
@@ -155,11 +193,23 @@ export function createAnalytics({
     };
   };
 
-  /** Fills `lastRecorded` for series not seen since start, from each series' newest day row. */
-  const loadLastRecorded = async (playerIds: string[]) => {
-    const missing = playerIds.filter((id) => !lastRecorded.has(seriesKey(id, wholeAccount)));
+  /**
+   * What the recorder knows of `playerIds`: from memory, or (for players not
+   * in it) from each series' newest day row, whose close is the last value
+   * recorded. Returned whole, so a batch larger than the cache is compared
+   * against what it read even when remembering it pushes some out.
+   */
+  const recall = async (playerIds: string[]) => {
+    const known = new Map<string, RecordedPlayer>();
+    const missing: string[] = [];
+    for (const id of playerIds) {
+      const entry = recorded.get(id);
+      if (entry) known.set(id, entry);
+      else missing.push(id);
+    }
     for (let start = 0; start < missing.length; start += 500) {
       const ids = missing.slice(start, start + 500);
+      for (const id of ids) known.set(id, { series: new Map() });
       const rows = await db
         .selectFrom('pnlSeries as s')
         .select(['s.playerId', 's.strategy', 's.closeCents'])
@@ -177,8 +227,16 @@ export function createAnalytics({
           ),
         )
         .execute();
-      for (const row of rows) lastRecorded.set(seriesKey(row.playerId, row.strategy), Number(row.closeCents));
+      for (const row of rows) known.get(row.playerId)!.series.set(row.strategy, Number(row.closeCents));
     }
+    return known;
+  };
+
+  /** Keeps `entry` as the most recently recorded player, dropping the least recent past `cachePlayers`. */
+  const remember = (playerId: string, entry: RecordedPlayer) => {
+    recorded.delete(playerId);
+    recorded.set(playerId, entry);
+    while (recorded.size > cachePlayers) recorded.delete(recorded.keys().next().value!);
   };
 
   /** One run of {@link Analytics.flush}. */
@@ -207,25 +265,28 @@ export function createAnalytics({
     if (!players.size) return 0;
     const ids = [...players];
     const valuations = await valuePlayers(db, ids);
-    await loadLastRecorded(ids);
+    const known = await recall(ids);
     const points: SeriesPoint[] = [];
     for (const valuation of valuations.values()) {
+      const { series } = known.get(valuation.playerId)!;
       for (const strategy of [wholeAccount, ...valuation.strategies.map((s) => s.strategy)]) {
         const value = pnlCents(valuation, strategy);
-        const key = seriesKey(valuation.playerId, strategy);
-        if (lastRecorded.get(key) === value) continue;
+        if (series.get(strategy) === value) continue;
         points.push({ playerId: valuation.playerId, strategy, pnlCents: value, atMs: nowMs });
       }
     }
     if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
-    for (const p of points) lastRecorded.set(seriesKey(p.playerId, p.strategy), p.pnlCents);
+    for (const p of points) known.get(p.playerId)!.series.set(p.strategy, p.pnlCents);
     let ticked = 0;
     for (const valuation of valuations.values()) {
+      const entry = known.get(valuation.playerId)!;
+      remember(valuation.playerId, entry);
       const tick = await tickOf(valuation, nowMs);
       const { at: _at, ...figures } = tick;
-      const fingerprint = JSON.stringify(figures);
-      if (lastTick.get(valuation.playerId) === fingerprint) continue;
-      lastTick.set(valuation.playerId, fingerprint);
+      // A digest, not the figures: an entry stays a few dozen bytes however many strategies it has.
+      const digest = createHash('sha256').update(JSON.stringify(figures)).digest('base64');
+      if (entry.tick === digest) continue;
+      entry.tick = digest;
       await pubsub.publish('pnlTicked', valuation.playerId, tick);
       ticked++;
     }
@@ -332,6 +393,9 @@ export function createAnalytics({
         },
       };
     },
+
+    /** Players the recorder remembers right now (at most `cachePlayers`). */
+    recorderStats: () => ({ cachedPlayers: recorded.size }),
 
     /** The player's live tick, valued now (first event of `pnlTicked`). */
     tick: tickNow,
@@ -489,18 +553,15 @@ export function createAnalytics({
       const toSeconds = options.to ? Math.floor(options.to.getTime() / 1000) + 1 : nowSeconds + 1;
       const fromSeconds = options.from ? Math.floor(options.from.getTime() / 1000) : 0;
       if (fromSeconds >= toSeconds) throw badInput('from', '"from" must be before "to".');
-      const [rows, atStart] = await Promise.all([
-        readStitched(db, { playerId, strategy }, fromSeconds, toSeconds, nowSeconds),
-        options.from ? valueBefore(db, { playerId, strategy }, fromSeconds) : undefined,
-      ]);
-      const points = rows.map((row) => ({ at: row.bucket, open: row.openCents, high: row.highCents, low: row.lowCents, close: row.closeCents }));
-      // The value the period starts at counts as its first peak.
-      if (atStart !== undefined) points.unshift({ at: fromSeconds, open: atStart, high: atStart, low: atStart, close: atStart });
-      if (!options.to) {
+      const key = { playerId, strategy };
+      const atStart = options.from ? await valueBefore(db, key, fromSeconds) : undefined;
+      // Computed by the database, however many rows the range covers: the server holds one row.
+      let state = await drawdownInDb(db, store.dialect, key, stitchedSegments(fromSeconds, toSeconds, nowSeconds), atStart === undefined ? undefined : { at: fromSeconds, value: atStart });
+      if (state && !options.to) {
         const live = pnlCents((await valuePlayers(db, [playerId])).get(playerId)!, strategy);
-        if (points.length) points.push({ at: nowSeconds, open: live, high: live, low: live, close: live });
+        state = drawdownStep(state, { at: nowSeconds, open: live, high: live, low: live, close: live });
       }
-      return drawdownOf(points);
+      return drawdownView(state);
     },
 
     /** Deletes series rows older than their resolution keeps. */
@@ -509,29 +570,17 @@ export function createAnalytics({
   return analytics;
 }
 
-/**
- * Drawdown of bucket rows in time order. Within a bucket only its high and
- * low are known, not their order: the low is compared with the peak of the
- * buckets before it (never with its own high), so a coarse bucket can hide a
- * drop inside it but never invents one.
- */
-export function drawdownOf(points: ReadonlyArray<{ at: number; open: number; high: number; low: number; close: number }>): DrawdownView {
+/** The drawdown of bucket rows in time order, folded in memory: the reference {@link drawdownInDb} must agree with. */
+export function drawdownOf(points: readonly DrawdownPoint[]): DrawdownView {
+  return drawdownView(points.reduce<DrawdownState | undefined>(drawdownStep, undefined));
+}
+
+/** What `drawdown` answers for a {@link DrawdownState} (undefined: no points, no drawdown). */
+export function drawdownView(state: DrawdownState | undefined): DrawdownView {
   const empty: DrawdownView = { max: 0, maxPercent: 0, peakAt: null, troughAt: null, recoveredAt: null, current: 0, currentPercent: 0 };
-  if (!points.length) return empty;
-  let peak = points[0]!.open;
-  let peakAt = points[0]!.at;
-  let worst: { drop: number; peak: number; peakAt: number; troughAt: number; recoveredAt: number | null } | undefined;
-  for (const p of points) {
-    const drop = peak - p.low;
-    if (drop > 0 && (!worst || drop > worst.drop)) worst = { drop, peak, peakAt, troughAt: p.at, recoveredAt: null };
-    else if (worst && worst.recoveredAt === null && p.at > worst.troughAt && p.high >= worst.peak) worst.recoveredAt = p.at;
-    if (p.high > peak) {
-      peak = p.high;
-      peakAt = p.at;
-    }
-  }
-  const last = points.at(-1)!.close;
-  const current = Math.max(0, peak - last);
+  if (!state) return empty;
+  const { worst, peak } = state;
+  const current = Math.max(0, peak - state.last);
   if (!worst) return { ...empty, current: fromCents(current), currentPercent: percentOf(current, peak) };
   return {
     max: fromCents(worst.drop),

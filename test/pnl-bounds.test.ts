@@ -1,9 +1,14 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { parse, validate, type ValidationRule } from 'graphql';
 import { sql, type KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createAnalytics, drawdownOf } from '../server/domain/pnl.js';
+import { createAnalytics, drawdownCost, drawdownOf } from '../server/domain/pnl.js';
+import { operationCost } from '../server/limits/cost.js';
+import { schema } from '../server/schema/index.js';
 import { readStitched } from '../server/domain/pnl-series.js';
 import { createStore } from '../server/store/store.js';
-import { gql, onTeardown, startServer, tempDataDir } from './harness.js';
+import { errorCode, gql, onTeardown, startServer, tempDataDir } from './harness.js';
 import { expectDrawdownsToAgree } from './pnl-drawdown-cases.js';
 
 const order = 'mutation ($symbol: String!, $quantity: Int!) { placeOrder(symbol: $symbol, side: BUY, quantity: $quantity) { price } }';
@@ -126,5 +131,49 @@ describe('P&L bounds', () => {
     const [recordedSmall, recordedLarge] = await Promise.all(players.map(series));
     expect(recordedSmall!.length).toBeGreaterThan(40);
     expect(recordedSmall).toEqual(recordedLarge);
+  });
+
+  it('should add the cost of drawdown to the query cost: three in one operation run, a fourth is QUERY_TOO_COMPLEX (cost)', async () => {
+    const app = await startServer();
+    const token = await app.token();
+    const drawdowns = (n: number) => `{ portfolio { ${Array.from({ length: n }, (_, i) => `d${i}: drawdown { max maxPercent peakAt troughAt recoveredAt current currentPercent }`).join(' ')} } }`;
+    const three = await gql(app.url, drawdowns(3), {}, token);
+    expect(three.errors).toBeUndefined();
+    expect(Object.keys(three.data!.portfolio)).toEqual(['d0', 'd1', 'd2']);
+    const four = await gql(app.url, drawdowns(4), {}, token);
+    expect(errorCode(four)).toBe('QUERY_TOO_COMPLEX');
+    expect(four.errors![0]!.extensions!.limit).toBe('cost');
+    // Each: 1.5 × (object 2 + 7 × 1.5 + its own 4,000) under portfolio (2).
+    expect(four.errors![0]!.message).toBe(`Query Cost limit of 20000 exceeded, found ${2 + 4 * 1.5 * (2 + 7 * 1.5 + drawdownCost)}.`);
+  });
+
+  it('should estimate every other operation as graphql-armor does (client operations, fragments, lists with last, introspection)', () => {
+    const estimates = (source: string, rule: (costs: number[]) => ValidationRule[]) => {
+      const costs: number[] = [];
+      expect(validate(schema, parse(source), rule(costs)).filter((e) => !/Cost limit/.test(e.message))).toEqual([]);
+      return costs;
+    };
+    const armor = (costs: number[]) =>
+      new ApolloArmor({
+        blockFieldSuggestion: { enabled: false },
+        maxTokens: { enabled: false },
+        maxAliases: { enabled: false },
+        maxDirectives: { enabled: false },
+        maxDepth: { enabled: false },
+        costLimit: { maxCost: Number.MAX_SAFE_INTEGER, onAccept: [(_ctx, { n }) => costs.push(n)] },
+      }).protect().validationRules as ValidationRule[];
+    const ours = (costs: number[]): ValidationRule[] => [(context) => ({ OperationDefinition: (operation) => void costs.push(operationCost(context, operation)) })];
+    const dir = new URL('../client/operations/', import.meta.url);
+    const client = readdirSync(dir).map((file) => readFileSync(new URL(file, dir), 'utf8')).join('\n');
+    const documents = [
+      client.replace(/drawdown \{[^}]*\}/, ''),
+      '{ stocks { symbol history(last: 500) { price at } } worldEvents(last: 20) { id kind ... on WorldEvent { message } } }',
+      '{ __schema { types { name } } me { id } }',
+    ];
+    for (const source of documents) {
+      const expected = estimates(source, armor);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(estimates(source, ours)).toEqual(expected);
+    }
   });
 });

@@ -42,6 +42,14 @@ export type PnlInterval = 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY';
 const intervalResolution: Record<PnlInterval, Resolution> = { SECOND: 's', MINUTE: 'm', HOUR: 'h', DAY: 'd' };
 /** Most points one `pnlHistory` answer may hold. */
 export const maxHistoryPoints = 5_000;
+/**
+ * Extra query cost of one `drawdown` (graphql-armor's estimate, see
+ * `server/limits/cost.ts`): the database scans every point of the period, up
+ * to about 137,000 rows for all time, to answer one object. Nested in
+ * `portfolio` (× 1.5 like every field), at the default MAX_COST of 20,000 an
+ * operation can ask three drawdowns, not four.
+ */
+export const drawdownCost = 4_000;
 /** Points of the default window (`from` omitted) per interval: 10 minutes, a day, a month, a year. */
 const defaultHistoryPoints: Record<PnlInterval, number> = { SECOND: 600, MINUTE: 1_440, HOUR: 720, DAY: 365 };
 

@@ -4,6 +4,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../builder.js';
 import { apiError, ErrorCode } from '../errors.js';
+import { costLimitRule } from './cost.js';
 import type { RateLimits } from './rate-limits.js';
 
 /** Which graphql-armor protection refused an operation (`extensions.limit` of `QUERY_TOO_COMPLEX`). */
@@ -14,11 +15,12 @@ const tooComplex = (limit: QueryLimit, armorMessage: string) =>
   apiError(ErrorCode.QueryTooComplex, armorMessage.replace(/^Syntax Error: /, ''), { limit }, 400);
 
 /**
- * graphql-armor's depth, alias, cost and token limits, with errors that carry
- * `extensions.code: QUERY_TOO_COMPLEX` and `extensions.limit` instead of
- * armor's bare "Syntax Error". The validation limits report through the
- * validation context; the token limit (checked while parsing) throws, and its
- * error is replaced on the way out of `parse`.
+ * graphql-armor's depth, alias and token limits and its cost estimate (our
+ * {@link costLimitRule}: armor's formula plus the extra cost a field
+ * declares), with errors that carry `extensions.code: QUERY_TOO_COMPLEX` and
+ * `extensions.limit` instead of armor's bare "Syntax Error". The validation
+ * limits report through the validation context; the token limit (checked
+ * while parsing) throws, and its error is replaced on the way out of `parse`.
  */
 export function useQueryLimits(options: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number }): Plugin[] {
   const report = (limit: QueryLimit) => ({
@@ -30,10 +32,11 @@ export function useQueryLimits(options: { maxDepth: number; maxAliases: number; 
     EnvelopArmorPlugin({
       maxDepth: { n: options.maxDepth, ...report('depth') },
       maxAliases: { n: options.maxAliases, ...report('aliases') },
-      costLimit: { maxCost: options.maxCost, ...report('cost') },
+      costLimit: { enabled: false },
       maxTokens: { n: options.maxTokens, onReject: [(_ctx, error) => tokenRejections.add(error)] },
     }),
     {
+      onValidate: ({ addValidationRule }) => addValidationRule(costLimitRule(options.maxCost, (ctx, error) => ctx.reportError(tooComplex('cost', error.message)))),
       onParse: () => ({ result, replaceParseResult }) => {
         if (result instanceof GraphQLError && tokenRejections.has(result)) replaceParseResult(tooComplex('tokens', result.message));
       },

@@ -1,6 +1,6 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
-import { maxHistoryPoints, type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView, type PnlTickView } from '../domain/pnl.js';
+import { drawdownCost, maxHistoryPoints, type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView, type PnlTickView } from '../domain/pnl.js';
 import {
   defaultStrategy,
   defaultTradesPage,
@@ -13,6 +13,7 @@ import {
   type TradeView,
 } from '../domain/portfolio.js';
 import { fromCents } from '../domain/validate.js';
+import { costExtension } from '../limits/cost.js';
 
 const OrderSideEnum = builder.enumType('OrderSide', {
   description: 'Whether an order buys or sells.',
@@ -190,7 +191,8 @@ const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
     }),
     drawdown: t.field({
       type: Drawdown,
-      description: 'The largest peak-to-trough drop of equity in a period, and the current one.',
+      description: `The largest peak-to-trough drop of equity in a period, and the current one. Computed over every recorded point of the period (up to about 137,000 for all time), so it adds ${drawdownCost} to the operation's cost (MAX_COST).`,
+      extensions: costExtension(drawdownCost),
       args: {
         from: t.arg({ type: 'DateTime', description: 'Start. Default: the first recording.' }),
         to: t.arg({ type: 'DateTime', description: 'End. Default: now, including the live value.' }),

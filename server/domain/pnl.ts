@@ -160,7 +160,8 @@ export function createAnalytics({
    * recorded first (a Map keeps insertion order): at most `cachePlayers`
    * entries. A player dropped from it costs one batched read of their
    * newest day rows when they change again (what every player costs after a
-   * restart), never a lost or extra point.
+   * restart), never a lost or extra point; only their next `pnlTicked` is
+   * sent even if its figures equal the last one (its digest was dropped too).
    */
   const recorded = new Map<string, RecordedPlayer>();
   /** Players and symbols that changed since the last flush. */
@@ -552,7 +553,8 @@ export function createAnalytics({
      * The largest peak-to-trough drop of equity between `from` and `to`
      * (default: all time up to now, the live value included), from the
      * finest resolution still kept for each part of the range; and the
-     * current drop from the peak. All values ≥ 0.
+     * current drop from the peak. All values ≥ 0. The database folds the
+     * rows ({@link drawdownInDb}); only the live value is added here.
      */
     async drawdown(playerId: string, options: { from?: Date; to?: Date; strategy?: string } = {}): Promise<DrawdownView> {
       const strategy = options.strategy === undefined ? wholeAccount : validStrategy(options.strategy);

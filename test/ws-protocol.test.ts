@@ -6,8 +6,9 @@
  * repeated here.
  */
 import { request } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { encodeCursor } from '../server/events/event-log.js';
 import { Streams } from '../server/events/topics.js';
 import { createGame, joinGame, leaveGame, signIn } from './game-helpers.js';
 import { gql, listening, onTeardown, startServer } from './harness.js';
@@ -269,6 +270,31 @@ describe('graphql-transport-ws: operations', () => {
       { id: 'a', type: 'next', payload: { data: { worldEvents: { message: 'one' } } } },
       { id: 'a', type: 'next', payload: { data: { worldEvents: { message: 'three' } } } },
     ]);
+  });
+
+  it('should leave no group, stream subscriber or gauge behind when a resume is refused or the socket of a resumed feed goes', async () => {
+    const app = await startServer();
+    const gm = await app.token('GAME_MASTER');
+    const first = await gql(app.url, 'mutation { announceWorldEvent(message: "first") { cursor } }', {}, gm);
+    for (let i = 0; i < 10; i++) await announce(app.url, gm, `e${i}`);
+    const metrics = async () => (await fetch(app.url.replace('/graphql', '/metrics'))).text();
+    const gauge = async () => Number(/^realmcast_subscriptions\{field="worldEvents"\} (\d+)/m.exec(await metrics())?.[1]);
+    const client = await rawSocket(app.url);
+    const feed = 'subscription ($after: String) { worldEvents(after: $after) { message } }';
+    // Refused when joining (a cursor beyond the head): the catalogue error as it is, nothing kept.
+    client.subscribe('beyond', feed, { after: encodeCursor(Streams.world, 1_000) });
+    expect(await client.next((m) => m.id === 'beyond')).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'BAD_USER_INPUT', field: 'after' } }] });
+    client.subscribe('resumed', feed, { after: first.data!.announceWorldEvent.cursor });
+    await client.next((m) => m.id === 'resumed');
+    expect(app.fanout.stats().groups).toBe(1);
+    expect(await gauge()).toBe(1);
+    client.socket.terminate();
+    await client.closed;
+    await vi.waitFor(async () => {
+      expect(app.fanout.stats().groups).toBe(0);
+      expect(app.services.events.subscriberCount(Streams.world)).toBe(0);
+      expect(await gauge()).toBe(0);
+    });
   });
 
   it('should send complete when the server ends a subscription (gameEvents of a player who leaves)', async () => {

@@ -297,6 +297,27 @@ describe('graphql-transport-ws: operations', () => {
     });
   });
 
+  it('should end a subscription authenticated by its own token (GraphiQL headers) with UNAUTHENTICATED when that token expires, keeping the socket', async () => {
+    const app = await startServer();
+    const player = await app.services.players.create('Explorer', 'PLAYER');
+    // Expires in 2 s (a whole number of seconds in the token's `exp`).
+    const token = await app.tokens.sign({ ...player, role: 'PLAYER', scopes: [] }, 2);
+    const client = await rawSocket(app.url); // the connection itself is anonymous
+    const headers = { Authorization: `Bearer ${token}` };
+    // A fan-out feed (adopted by the fan-out) and a per-viewer subscription (an iterator).
+    client.send({ id: 'feed', type: 'subscribe', payload: { query: 'subscription { worldEvents { message } }', extensions: { headers } } });
+    client.send({ id: 'portfolio', type: 'subscribe', payload: { query: 'subscription { portfolioChanged { cash } }', extensions: { headers } } });
+    const expiredError = { extensions: { code: 'UNAUTHENTICATED', reason: 'expired' } };
+    expect(await client.next((m) => m.id === 'feed' && m.type === 'error', 6_000)).toMatchObject({ payload: [expiredError] });
+    expect(await client.next((m) => m.id === 'portfolio' && m.type === 'error', 6_000)).toMatchObject({ payload: [expiredError] });
+    // Ended on the server too, and the socket (anonymous, not expired) carries on.
+    await client.roundTrip();
+    expect(app.services.events.subscriberCount(Streams.world)).toBe(0);
+    expect(client.of('feed').filter((m) => m.type === 'complete')).toEqual([]);
+    client.send({ id: 'q', type: 'subscribe', payload: { query: '{ stocks { symbol } }' } });
+    expect(await client.next((m) => m.id === 'q')).toMatchObject({ type: 'next' });
+  });
+
   it('should send complete when the server ends a subscription (gameEvents of a player who leaves)', async () => {
     const app = await startServer();
     const [alice, bob] = await Promise.all(['Alice', 'Bob'].map((name) => signIn(app.url, name)));

@@ -15,7 +15,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, type TokenIssuer, type Viewer } from '../auth.js';
 import type { Context } from '../builder.js';
 import { apiError, ErrorCode } from '../errors.js';
-import { atTime } from '../limits/expiry.js';
+import { atTime, tokenExpired } from '../limits/expiry.js';
 import { clientAddress } from '../limits/http.js';
 import { originAllowed } from '../limits/plugins.js';
 import type { Logger } from '../logger.js';
@@ -163,11 +163,15 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     setTimeout(() => socket.terminate(), 1_000).unref();
   };
 
-  /** Every frame goes out here; a socket that holds back too much is dropped. */
+  /**
+   * Every frame goes out here; a socket that holds back too much is dropped.
+   * What was waiting before this frame decides, so that one large result
+   * (a query's, or a snapshot) does not by itself make a reading client slow.
+   */
   const send = (socket: WebSocket, frame: string) => {
     if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > maxBufferedBytes) return dropSlow(socket);
     socket.send(frame);
-    if (socket.bufferedAmount > maxBufferedBytes) dropSlow(socket);
   };
   const sendMessage = (socket: WebSocket, message: Message) => send(socket, stringifyMessage(message));
   const sendErrors = (socket: WebSocket, id: string, errors: readonly GraphQLError[]) =>
@@ -323,18 +327,34 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       return finish(settingUp, [refusal]);
     }
     let result: unknown;
+    let tokenExpiresAt: number | undefined;
     try {
       const prepared = await prepare(connection, id, payload);
       if (!('run' in prepared)) return finish(settingUp, prepared);
+      tokenExpiresAt = prepared.operationTokenExpiresAt;
       result = await prepared.run();
     } catch (error) {
       return finish(settingUp, clientErrors(error));
     }
+    // A subscription authenticated by its own token (GraphiQL's Headers pane)
+    // ends with UNAUTHENTICATED (`reason: "expired"`) when that token expires,
+    // as over SSE; the connection's own token closes the socket instead (4403).
+    const endAtExpiry = (operation: Operation) =>
+      tokenExpiresAt === undefined
+        ? () => {}
+        : atTime(tokenExpiresAt, () => {
+            if (!registered(operation)) return;
+            operations.delete(id);
+            operation.stop();
+            sendErrors(socket, id, [tokenExpired()]);
+          });
 
     if (result instanceof AdoptedSubscription) {
       // The fan-out serves it from here on; this entry is all that is kept.
       if (!registered(settingUp)) return result.stop();
-      return adopt(connection, id, result);
+      adopt(connection, id, result);
+      if (tokenExpiresAt !== undefined) result.onEnd(endAtExpiry(result));
+      return;
     }
     if (!isAsyncIterable(result)) {
       if (!registered(settingUp)) return;
@@ -342,9 +362,12 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       return finish(settingUp);
     }
     const iterator = (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
-    const streaming: Operation = { stop: () => void iterator.return?.() };
+    const streaming: Operation = {
+      stop: () => void iterator.return?.()?.catch((error: unknown) => logger.error({ err: error }, 'ending a subscription failed')),
+    };
     if (!registered(settingUp)) return streaming.stop();
     operations.set(id, streaming);
+    const cancelExpiry = endAtExpiry(streaming);
     try {
       for (;;) {
         const next = await iterator.next();
@@ -353,6 +376,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       }
     } catch (error) {
       return finish(streaming, clientErrors(error));
+    } finally {
+      cancelExpiry();
     }
     finish(streaming);
   }
@@ -361,7 +386,11 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
    * Parses, validates and builds the context of an operation through Yoga's
    * envelop: its errors (to send), or how to run it.
    */
-  async function prepare(connection: Connection, id: string, payload: SubscribePayload): Promise<readonly GraphQLError[] | { run: () => Promise<unknown> }> {
+  async function prepare(
+    connection: Connection,
+    id: string,
+    payload: SubscribePayload,
+  ): Promise<readonly GraphQLError[] | { run: () => Promise<unknown>; operationTokenExpiresAt?: number }> {
     let wsViewer = connection.viewer;
     // GraphiQL sends its Headers pane with every operation (`extensions.headers`),
     // not as connectionParams: a token there authenticates that operation.
@@ -400,7 +429,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     if (errors.length) return errors;
     const operation = getOperationAST(args.document, args.operationName);
     if (!operation) return [new GraphQLError('Unable to identify operation')];
-    return { run: async () => (operation.operation === 'subscription' ? subscribe(args) : execute(args)) };
+    return {
+      run: async () => (operation.operation === 'subscription' ? subscribe(args) : execute(args)),
+      operationTokenExpiresAt: operationToken ? wsViewer?.expiresAt : undefined,
+    };
   }
 
   /**

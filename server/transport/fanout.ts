@@ -61,8 +61,6 @@ export class AdoptedSubscription implements Member {
 
   /** @internal */
   constructor(
-    /** The root field it subscribed to (metrics, logs). */
-    readonly field: string,
     /** @internal */ readonly endsFor: string | undefined,
     private readonly stream: string,
     private readonly hold: FeedSpec['hold'],
@@ -334,7 +332,7 @@ export function createFanout(options: FanoutOptions) {
   const subscribeFrames = (feed: Feed, args: ExecutionArgs, sink: FrameSink): AdoptedSubscription => {
     const { endsFor, stream, hold } = feed.spec;
     const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
-    const adopted = new AdoptedSubscription(rootFieldName(args), endsFor, stream, hold, prefix, sink, core);
+    const adopted = new AdoptedSubscription(endsFor, stream, hold, prefix, sink, core);
     adopted.settle(join(feed, executionArgs(args), adopted, () => adopted.done));
     return adopted;
   };
@@ -461,12 +459,6 @@ function declaredVariables(args: ExecutionArgs, operation: OperationDefinitionNo
 function executionArgs(args: ExecutionArgs): ExecutionArgs {
   const { viewer, services, address } = args.contextValue as Context;
   return { ...args, contextValue: { viewer, services, address } satisfies Context };
-}
-
-/** The root field an operation subscribes to. */
-function rootFieldName(args: ExecutionArgs): string {
-  const root = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
-  return root?.kind === Kind.FIELD ? root.name.value : '';
 }
 
 /** The variable the root field's `after` argument takes, if any. */

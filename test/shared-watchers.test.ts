@@ -1,10 +1,10 @@
 /**
  * The per-subscriber queue of per-viewer subscriptions (`orderedPush` in
- * `server/events/shared-watchers.ts`): a subscriber that stops reading holds
+ * `server/live/shared-watchers.ts`): a subscriber that stops reading holds
  * at most 16 undelivered snapshots, the newest ones, in order.
  */
 import { describe, expect, it } from 'vitest';
-import { orderedPush } from '../server/events/shared-watchers.js';
+import { orderedPush } from '../server/live/shared-watchers.js';
 
 /** A consumer whose reads are released by hand: `pushed` lists what it was handed. */
 function stalledConsumer() {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
 import { decodeCursor, encodeCursor, withCursor, type Append, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { createSharedWatchers, orderedPush } from '../events/shared-watchers.js';
+import { createSharedWatchers, orderedPush } from '../live/shared-watchers.js';
 import { Streams, type EventType, type PlayerRef } from '../events/topics.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';

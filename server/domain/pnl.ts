@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Repeater } from 'graphql-yoga';
 import { sql } from 'kysely';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { createSharedWatchers, orderedPush, type MemberCounts } from '../events/shared-watchers.js';
+import { createSharedWatchers, orderedPush, type MemberCounts } from '../live/shared-watchers.js';
 import { everyone, Streams } from '../events/topics.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';

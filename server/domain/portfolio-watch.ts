@@ -1,6 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { createSharedWatchers, orderedPush, type MemberCounts } from '../events/shared-watchers.js';
+import { createSharedWatchers, orderedPush, type MemberCounts } from '../live/shared-watchers.js';
 import { Streams, type StreamEvent } from '../events/topics.js';
 import type { PortfolioView } from './portfolio.js';
 

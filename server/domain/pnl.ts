@@ -3,7 +3,7 @@ import { Repeater } from 'graphql-yoga';
 import { sql } from 'kysely';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { createSharedWatchers, orderedPush, type MemberCounts } from '../live/shared-watchers.js';
-import { everyone, Streams } from '../events/topics.js';
+import { everyone, Streams, type PnlTickView, type StrategyView } from '../events/topics.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -31,7 +31,6 @@ import {
   strategyView,
   valuePlayers,
   wholeAccount,
-  type StrategyView,
   type Valuation,
 } from './portfolio.js';
 import { fromCents, validStrategy } from './validate.js';
@@ -77,19 +76,6 @@ export interface DrawdownView {
   recoveredAt: string | null;
   current: number;
   currentPercent: number;
-}
-
-/** What `pnlTicked` sends: the owner's live P&L, valued once per player by the recorder. */
-export interface PnlTickView {
-  playerId: string;
-  at: string;
-  totalValue: number;
-  totalPnl: number;
-  todayPnl: number;
-  realizedPnl: number;
-  unrealizedPnl: number;
-  drawdown: number;
-  strategies: StrategyView[];
 }
 
 /** A `pnlTicked` subscription as its player's watcher sees it. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { everyone, Streams, type TradeRef } from '../events/topics.js';
+import { everyone, Streams, type PositionView, type StrategyView, type TradeRef } from '../events/topics.js';
 import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
@@ -49,28 +49,6 @@ const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A filled order with its position in the player's trade stream. */
 export type TradeView = TradeRef & { cursor: string };
-
-export interface PositionView {
-  symbol: string;
-  quantity: number;
-  averageCost: number;
-  marketValue: number;
-  unrealizedPnl: number;
-}
-
-/** P&L of one strategy (the trades placed under its label). */
-export interface StrategyView {
-  strategy: string;
-  realizedPnl: number;
-  unrealizedPnl: number;
-  totalPnl: number;
-  trades: number;
-  wins: number;
-  losses: number;
-  /** Wins ÷ (wins + losses); null before the first sale that won or lost. */
-  winRate: number | null;
-  positions: PositionView[];
-}
 
 export interface PortfolioView {
   playerId: string;

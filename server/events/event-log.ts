@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store, Tx } from '../store/store.js';
-import type { Release } from '../presence/tracker.js';
+import type { Release } from '../release.js';
 import { Feed, type FeedSpec } from './feed.js';
 import { createStreamFollowers, type CursoredEvent, type StreamFollowers } from './followers.js';
 import type { RealmPubSub } from './pubsub.js';

@@ -1,4 +1,4 @@
-import type { Release } from '../presence/tracker.js';
+import type { Release } from '../release.js';
 import type { CursoredEvent } from './followers.js';
 import type { EventType, StreamEvent } from './topics.js';
 

@@ -3,8 +3,6 @@
  * subscribe goes through these names; the engine (in-process or Redis) only
  * ever sees `${prefix}${topic}:${id}` channels built from them.
  */
-import type { PnlTickView } from '../domain/pnl.js';
-
 /** A player as carried inside events (a snapshot, not a live reference). */
 export interface PlayerRef {
   id: string;
@@ -40,6 +38,42 @@ export interface TradeRef {
   /** Profit or loss the trade locked in (sales only; 0 for buys). */
   realizedCents: number;
   at: string;
+}
+
+/** A holding as carried inside live views (money in whole units, as the schema shows it). */
+export interface PositionView {
+  symbol: string;
+  quantity: number;
+  averageCost: number;
+  marketValue: number;
+  unrealizedPnl: number;
+}
+
+/** P&L of one strategy (the trades placed under its label). */
+export interface StrategyView {
+  strategy: string;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  totalPnl: number;
+  trades: number;
+  wins: number;
+  losses: number;
+  /** Wins ÷ (wins + losses); null before the first sale that won or lost. */
+  winRate: number | null;
+  positions: PositionView[];
+}
+
+/** What `pnlTicked` sends: the owner's live P&L, valued once per player by the recorder. */
+export interface PnlTickView {
+  playerId: string;
+  at: string;
+  totalValue: number;
+  totalPnl: number;
+  todayPnl: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  drawdown: number;
+  strategies: StrategyView[];
 }
 
 /** Payload of each event type, by the name stored in the log's `type` column. */

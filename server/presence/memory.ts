@@ -1,5 +1,6 @@
 import type { PlayerRef } from '../events/topics.js';
-import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker, type Release } from './tracker.js';
+import type { Release } from '../release.js';
+import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker } from './tracker.js';
 
 /** The hooks of {@link PresenceHooks} and the grace period. */
 export interface MemoryPresenceOptions extends PresenceHooks {

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { Redis, type ChainableCommander } from 'ioredis';
 import { createFailFastRedis } from '../events/redis-pubsub.js';
 import type { PlayerRef } from '../events/topics.js';
-import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker, type Release } from './tracker.js';
+import type { Release } from '../release.js';
+import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker } from './tracker.js';
 
 /** The hooks of {@link PresenceHooks}, where presence lives in Redis, and its timings. */
 export interface RedisPresenceOptions extends PresenceHooks {

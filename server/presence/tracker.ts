@@ -1,7 +1,5 @@
 import type { PlayerRef } from '../events/topics.js';
-
-/** Ends one hold. Calling it again does nothing. */
-export type Release = () => Promise<void>;
+import type { Release } from '../release.js';
 
 /** One player who is online in a game right now (connected, or within the grace period). */
 export interface OnlinePlayer {

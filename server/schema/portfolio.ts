@@ -1,6 +1,6 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
-import { drawdownCost, maxHistoryPoints, type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView, type PnlTickView } from '../domain/pnl.js';
+import { drawdownCost, maxHistoryPoints, type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView } from '../domain/pnl.js';
 import {
   defaultStrategy,
   defaultTradesPage,
@@ -8,10 +8,9 @@ import {
   maxTradesPage,
   type OrderSide,
   type PortfolioView,
-  type PositionView,
-  type StrategyView,
   type TradeView,
 } from '../domain/portfolio.js';
+import type { PnlTickView, PositionView, StrategyView } from '../events/topics.js';
 import { fromCents } from '../domain/validate.js';
 import { costExtension } from '../limits/cost.js';
 

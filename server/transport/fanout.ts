@@ -16,7 +16,7 @@ import { Feed, type FeedSpec } from '../events/feed.js';
 import type { CursoredEvent } from '../events/followers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Release } from '../presence/tracker.js';
+import type { Release } from '../release.js';
 
 /**
  * Where a transport that writes frames itself (the WebSocket, see

@@ -2,20 +2,42 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
+import ipaddr from 'ipaddr.js';
 import { ErrorCode } from '../errors.js';
 
 /**
- * The client's address: the socket's peer, or with `trustProxy` proxies in
- * front, the entry that many hops from the right of `X-Forwarded-For` (each
- * proxy appends the address it received the request from, so entries further
- * left were written by the client and can be forged).
+ * The address per-address limits count for a request: the socket's peer, or
+ * with `trustProxy` proxies in front, the entry that many hops from the right
+ * of `X-Forwarded-For` (each proxy appends the address it received the
+ * request from, so entries further left were written by the client and can
+ * be forged). A header with fewer entries than `trustProxy` cannot say which
+ * entry a trusted proxy wrote: the peer counts then, never a client-written
+ * entry. IPv6 addresses count by their `ipv6PrefixLength` network (one
+ * subscriber gets a whole /64, so single addresses would be unlimited);
+ * IPv4-mapped IPv6 addresses count as the IPv4 address.
  */
-export function clientAddress(req: IncomingMessage, trustProxy: number): string {
+export function clientAddress(req: IncomingMessage, trustProxy: number, ipv6PrefixLength = 64): string {
   const peer = req.socket.remoteAddress ?? 'unknown';
-  if (trustProxy <= 0) return peer;
+  if (trustProxy <= 0) return addressKey(peer, ipv6PrefixLength);
   const header = req.headers['x-forwarded-for'];
   const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
-  return hops[hops.length - trustProxy] ?? hops[0] ?? peer;
+  const forwarded = hops.length >= trustProxy ? hops[hops.length - trustProxy] : undefined;
+  return addressKey(forwarded ?? peer, ipv6PrefixLength);
+}
+
+/**
+ * What an address counts as: an IPv6 address as its `/prefixLength` network
+ * (`2001:db8:1:2::/64`), an IPv4 or IPv4-mapped one as the IPv4 address,
+ * anything unparsable as it is.
+ */
+export function addressKey(address: string, prefixLength = 64): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const ipv6 = parsed as ipaddr.IPv6;
+  if (ipv6.isIPv4MappedAddress()) return ipv6.toIPv4Address().toString();
+  if (prefixLength >= 128) return ipv6.toString();
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${ipv6.toString()}/${prefixLength}`).toString()}/${prefixLength}`;
 }
 
 /** Answers with a GraphQL-shaped error and closes the connection (its body is never read). */

@@ -23,14 +23,14 @@ import { createLiveCacheLink, createRealmcastCache, defaultLiveCacheWriters, typ
 import { createIdempotencyLink } from './idempotency-link.js';
 import { ResumeLink, type ResubscribeEvent } from './resume-link.js';
 import { createStatusStore, type ConnectionStatusObservable } from './status.js';
-import { createSubscriptionTransport } from './transport.js';
+import { createSubscriptionTransport } from './transport/index.js';
 
 export { applyStockTick, createRealmcastCache, defaultLiveCacheWriters, realmcastPossibleTypes, realmcastTypePolicies } from './cache.js';
 export type { LiveCacheWriter, StockTickLike } from './cache.js';
 export { backoffDelay } from './backoff.js';
 export type { ResubscribeEvent } from './resume-link.js';
 export type { ConnectionStatus, ConnectionStatusObservable } from './status.js';
-export { ConnectionGaveUpError, TransportInterruptedError, WebSocketAuthError } from './transport.js';
+export { ConnectionGaveUpError, TransportInterruptedError, WebSocketAuthError } from './transport/index.js';
 
 /**
  * Credentials: a token, nothing (anonymous), or a function returning either

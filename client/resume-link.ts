@@ -33,7 +33,7 @@ import { ApolloLink } from '@apollo/client/link';
 import { getMainDefinition } from '@apollo/client/utilities';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { Observable, type Subscription } from 'rxjs';
-import { isTransportInterruption } from './transport.js';
+import { isTransportInterruption } from './transport/errors.js';
 
 /** Reported each time the link subscribes again after an interruption. */
 export interface ResubscribeEvent {

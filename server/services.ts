@@ -1,19 +1,23 @@
 import type { TokenIssuer } from './auth.js';
 import { createTurnEconomy, type TurnEconomyOptions } from './domain/economy.js';
 import { createFactions } from './domain/factions.js';
+import { createGameViews } from './domain/game-views.js';
 import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
 import { createAnalytics } from './domain/pnl.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
+import { createTurns } from './domain/turns.js';
 import { createTyping, type SharedTypingLimit } from './domain/typing.js';
 import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { RateLimits } from './limits/rate-limits.js';
+import { createLivePresence } from './live/presence.js';
 import type { Logger } from './logger.js';
 import { createMemoryPresenceTracker } from './presence/memory.js';
 import type { PresenceHooks, PresenceTracker } from './presence/tracker.js';
+import { createPresenceTransitions } from './presence/transitions.js';
 import type { Store } from './store/store.js';
 
 export interface ServiceDeps {
@@ -48,15 +52,14 @@ export function createServices(deps: ServiceDeps) {
   const { store, events, pubsub, tokens, logger, guestSignIn, portfolioCoalesceMs, presenceGraceMs, typingTimeoutMs, clock = Date.now } = deps;
   const market = createMarket({ store, events });
   const factions = createFactions({ store, events });
-  const presenceHooks: PresenceHooks = {
-    // `games` is only called once a subscription holds presence, long after it exists.
-    onTransition: (code, player, online, at) => games.recordPresence(code, player, online, at),
-    onChange: (code) => games.presenceChanged(code),
-    onError: (error) => logger.error({ err: error }, 'presence update failed'),
-  };
-  const presence = deps.presenceTracker?.(presenceHooks) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...presenceHooks });
+  // The tracker's transitions are recorded and published by `presence/transitions.ts`; game changes publish through it too.
+  const transitions = createPresenceTransitions({ events, pubsub, logger });
+  const presence = deps.presenceTracker?.(transitions) ?? createMemoryPresenceTracker({ graceMs: presenceGraceMs, ...transitions });
   const economy = createTurnEconomy({ store, ...deps.economy });
-  const games = createGames({ store, events, pubsub, market, factions, presence, logger, economy });
+  const turns = createTurns({ store, market, factions, economy });
+  const gameViews = createGameViews({ store, events, presence });
+  const games = createGames({ store, events, views: gameViews, turns, presenceChanged: transitions.onChange });
+  const livePresence = createLivePresence({ pubsub, presence, read: gameViews.presence });
   const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
     store,
@@ -74,7 +77,11 @@ export function createServices(deps: ServiceDeps) {
     portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger, clock }),
     analytics: createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers }),
     games,
+    /** Games as the API shows them (a game, a page, a presence snapshot) and their event feeds. */
+    gameViews,
     presence,
+    /** The live `presence` views: one reader per watched game on this instance. */
+    livePresence,
     typing,
     /** Stops presence and typing timers; call after subscriptions ended, before the store closes. */
     async dispose() {

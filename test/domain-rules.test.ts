@@ -5,9 +5,11 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { joinCodeAlphabet, joinCodeLength, newJoinCode, normalizeCode } from '../server/domain/games.js';
+import { normalizeCode } from '../server/domain/game-rows.js';
+import { joinCodeAlphabet, joinCodeLength, newJoinCode } from '../server/domain/games.js';
 import { randomWalkStep, stockChange } from '../server/domain/market.js';
-import { ditheringOutcome, drawScenario, scenarioDeck, scenarioRef, tallyTurn } from '../server/domain/scenarios.js';
+import { drawScenario, scenarioDeck, scenarioRef } from '../server/domain/scenarios.js';
+import { ditheringOutcome, tallyTurn } from '../server/domain/turns.js';
 import { fromCents, roundMoney, toCents, validInt, validList, validName, validNumber, validStrategy, validText } from '../server/domain/validate.js';
 
 /** The error `fn` throws: a BAD_USER_INPUT naming `field`, with its message. */

@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
-import { gameEventTypes } from '../server/domain/games.js';
+import { gameEventTypes } from '../server/domain/game-views.js';
 import { gql, subscribe, type Subscription } from './harness.js';
 
 /** Everything about a game a test may look at. */

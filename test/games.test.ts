@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bigShiftThreshold } from '../server/domain/factions.js';
-import { ditheringOutcome, drawScenario, scenarioDeck, tallyTurn } from '../server/domain/scenarios.js';
+import { drawScenario, scenarioDeck } from '../server/domain/scenarios.js';
+import { ditheringOutcome, tallyTurn } from '../server/domain/turns.js';
 import { Streams } from '../server/events/topics.js';
 import {
   createGame,

@@ -79,7 +79,7 @@ async function market(app: App) {
  * is one the driver caused.
  */
 async function gameRoom(app: App, size: number) {
-  const { players, games, typing, events, tokens } = app.services;
+  const { players, games, gameViews, typing, events, tokens } = app.services;
   const refs: PlayerRef[] = [];
   for (let i = 0; i < size; i++) refs.push(await players.create(`bench-player-${i + 1}`, 'PLAYER'));
   const signed = await Promise.all(refs.map((p) => tokens.sign({ ...p, role: 'PLAYER', scopes: [] })));
@@ -104,7 +104,7 @@ async function gameRoom(app: App, size: number) {
       if (action === 2) return setTyping(player, false);
       const choice = scenario.choices[index % scenario.choices.length]!;
       const submitted = await games.submitChoice(player, code, choice.id);
-      if (submitted.payload.allSubmitted) scenario = (await games.view(code))!.scenario!;
+      if (submitted.payload.allSubmitted) scenario = (await gameViews.view(code))!.scenario!;
     },
     // `typing: false` starts no expiry timer: nothing arrives later by itself.
     warmup: () => setTyping(refs[warmups++ % size]!, false),

@@ -32,17 +32,6 @@ export interface Scenario {
   choices: ScenarioChoice[];
 }
 
-/** What a turn came to: the winning choice (if any), its outcome and the vote count. */
-export interface TurnOutcome {
-  choice: ScenarioChoice | null;
-  outcome: string;
-  /** Votes per choice, in scenario order; choices nobody picked are included with 0. */
-  votes: { choiceId: string; count: number }[];
-}
-
-/** The outcome when nobody chose before the turn was forced. It has no effects. */
-export const ditheringOutcome = 'The council dithers: nothing is decided, and the moment passes.';
-
 const choice = (
   scenario: string,
   slug: string,
@@ -188,25 +177,6 @@ export function drawScenario(code: string, turn: number): Scenario {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return scenarioDeck[hash % scenarioDeck.length]!;
-}
-
-/**
- * Decides a turn from the chosen choice ids: the majority wins, a tie goes to
- * the choice listed first in the scenario (so every instance agrees), and no
- * votes at all is the effect-free {@link ditheringOutcome}.
- */
-export function tallyTurn(scenario: Scenario, chosen: readonly string[]): TurnOutcome {
-  const votes = scenario.choices.map((c) => ({ choiceId: c.id, count: chosen.filter((id) => id === c.id).length }));
-  let winner: ScenarioChoice | null = null;
-  let best = 0;
-  for (const [index, candidate] of scenario.choices.entries()) {
-    // Strictly greater: on a tie the earlier choice keeps the lead.
-    if (votes[index]!.count > best) {
-      best = votes[index]!.count;
-      winner = candidate;
-    }
-  }
-  return { choice: winner, outcome: winner ? winner.outcome : ditheringOutcome, votes };
 }
 
 /** The scenario as carried inside events (no effects: those stay in the deck). */

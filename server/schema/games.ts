@@ -1,6 +1,8 @@
 import { authorize, can, requireViewer } from '../auth.js';
 import { builder } from '../builder.js';
-import { gamesPage, playerLimit, type GameEventType, type GamePlayerView, type GameStatus, type GameView } from '../domain/games.js';
+import type { GameStatus } from '../domain/game-rows.js';
+import { gamesPage, type GameEventType, type GamePlayerView, type GameView } from '../domain/game-views.js';
+import { playerLimit } from '../domain/games.js';
 import { choiceById, type InfluenceShift, type PriceNudge } from '../domain/scenarios.js';
 import type { CursoredEvent } from '../events/event-log.js';
 import type { ScenarioRef } from '../events/topics.js';
@@ -230,7 +232,7 @@ builder.queryFields((t) => ({
     args: { code: t.arg.string({ required: true, description: 'Join code.' }) },
     resolve: async (_root, { code }, context) => {
       const caller = requireViewer(context.viewer);
-      const view = await limitCodeGuesses(context, () => context.services.games.view(code));
+      const view = await limitCodeGuesses(context, () => context.services.gameViews.view(code));
       if (!view) return null;
       // SPEC: only a game's players (and game masters) see its presence.
       const seesPresence = can(caller, 'watchAnyGame') || view.players.some((p) => p.player.id === caller.id);
@@ -247,7 +249,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, { status, first, after }, { viewer, services }) => {
       const caller = requireViewer(viewer);
-      return services.games.list(caller.id, can(caller, 'watchAnyGame'), {
+      return services.gameViews.list(caller.id, can(caller, 'watchAnyGame'), {
         status: status ?? undefined,
         first: first ?? undefined,
         after: after ?? undefined,
@@ -331,7 +333,7 @@ builder.subscriptionField('gameEvents', (t) =>
       const { viewer, services } = context;
       const caller = requireViewer(viewer);
       const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
-      return services.games.feed(access.code, { after, holder: access.isPlayer ? asPlayer(caller) : null, only: types });
+      return services.gameViews.feed(access.code, { after, holder: access.isPlayer ? asPlayer(caller) : null, only: types });
     },
     resolve: (event) => event,
   }),

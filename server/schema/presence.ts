@@ -1,7 +1,7 @@
 import { authorize, can, requireViewer } from '../auth.js';
 import { builder } from '../builder.js';
 import { limitCodeGuesses } from '../limits/guards.js';
-import type { PresenceView } from '../domain/games.js';
+import type { PresenceView } from '../domain/game-views.js';
 import { asPlayer, Player } from './players.js';
 
 const PresenceEntry = builder.objectRef<PresenceView['players'][number]>('PresenceEntry').implement({
@@ -40,7 +40,7 @@ builder.subscriptionField('presence', (t) =>
       const { viewer, services } = context;
       const caller = requireViewer(viewer);
       const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
-      return services.games.watchPresence(access.code, access.isPlayer ? asPlayer(caller) : null);
+      return services.livePresence.watch(access.code, access.isPlayer ? asPlayer(caller) : null);
     },
     resolve: (presence) => presence,
   }),

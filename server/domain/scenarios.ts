@@ -1,3 +1,8 @@
+/**
+ * The scenario deck: the dilemmas put to a game's players, each choice with
+ * its effects, and which scenario a game's turn draws. Tallying a turn and
+ * applying the winner's effects are in `turns.ts`.
+ */
 import type { ScenarioRef } from '../events/topics.js';
 
 /** Shifts one faction's influence by `delta` points when a choice wins. */

@@ -28,7 +28,10 @@ export interface PresenceTracker {
   dispose(): Promise<void>;
 }
 
-/** What a tracker tells the rest of the app. */
+/**
+ * What a tracker tells the rest of the app. The app's hooks are
+ * `createPresenceTransitions` (`transitions.ts`): record the transition, publish the change.
+ */
 export interface PresenceHooks {
   /**
    * A player went online (first connection) or offline (the grace period

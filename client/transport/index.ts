@@ -82,6 +82,12 @@ export interface SubscriptionTransport {
   dispose(): Promise<void>;
 }
 
+/**
+ * Creates the subscription transport: the state machine starts at once (a first
+ * WebSocket, or SSE without a WebSocket constructor), and every event the links
+ * report is fed through {@link transition}, whose effects are carried out here
+ * in order.
+ */
 export function createSubscriptionTransport(options: SubscriptionTransportOptions): SubscriptionTransport {
   const { httpUrl, wsUrl, webSocketImpl, fetch, getToken, backoff, keepAliveMs, status } = options;
   const { sseFallback, fallbackAfterFailures, fallbackAfterMs, wsProbeIntervalMs, maxRetries } = options;

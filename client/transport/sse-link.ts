@@ -35,6 +35,7 @@ export interface SseLink {
 
 const noop = () => {};
 
+/** Creates the SSE link: one request per subscription, started after the backoff of the failures so far. */
 export function createSseLink(options: SseLinkOptions): SseLink {
   const { url, fetch, getToken, backoff, live, state, dispatch } = options;
   const sse = createClient({

@@ -52,6 +52,7 @@ interface Socket {
 
 const noop = () => {};
 
+/** Creates the WebSocket link; it opens no socket until the machine says `open-socket`. */
 export function createWebSocketLink(options: WebSocketLinkOptions): WebSocketLink {
   const { url, webSocketImpl, getToken, backoff, keepAliveMs, live, state, dispatch } = options;
   const sockets = new Map<SocketId, Socket>();

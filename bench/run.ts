@@ -380,7 +380,7 @@ ${notes.map((n) => `- note: ${n}`).join('\n')}
 
 ${table}
 
-How to read it (see README "Performance"): *offered* is what the window's
+How to read it (see docs/performance.md): *offered* is what the window's
 publishes should deliver, *delivered* what arrived per second (until the last
 measured receipt); latency is from the event's \`at\` (set in the
 transaction that commits it, same machine clock) to receipt; *lost* is what had not arrived

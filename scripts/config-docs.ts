@@ -1,5 +1,5 @@
 /**
- * Writes the README's configuration table from `server/config.ts`
+ * Writes the configuration table of `docs/configuration.md` from `server/config.ts`
  * (`npm run docs:config`); `--check` only reports whether it is current.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,27 +16,27 @@ export function configTable(): string {
   return ['| variable | `createApp` option | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-/** `readme` with the text between the config-table markers replaced by {@link configTable}. */
-export function withConfigTable(readme: string): string {
-  const from = readme.indexOf(start);
-  const to = readme.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README has no ${start} … ${end} markers`);
-  return `${readme.slice(0, from + start.length)}\n${configTable()}\n${readme.slice(to)}`;
+/** `page` with the text between the config-table markers replaced by {@link configTable}. */
+export function withConfigTable(page: string): string {
+  const from = page.indexOf(start);
+  const to = page.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`docs/configuration.md has no ${start} … ${end} markers`);
+  return `${page.slice(0, from + start.length)}\n${configTable()}\n${page.slice(to)}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = fileURLToPath(new URL('../README.md', import.meta.url));
-  const readme = readFileSync(file, 'utf8');
-  const updated = withConfigTable(readme);
+  const file = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+  const page = readFileSync(file, 'utf8');
+  const updated = withConfigTable(page);
   if (process.argv.includes('--help')) {
-    console.log('Usage: npm run docs:config [-- --check]\nRewrites the README configuration table from server/config.ts.');
+    console.log('Usage: npm run docs:config [-- --check]\nRewrites the configuration table of docs/configuration.md from server/config.ts.');
   } else if (process.argv.includes('--check')) {
-    if (updated !== readme) {
-      console.error('README configuration table is stale: run npm run docs:config');
+    if (updated !== page) {
+      console.error('docs/configuration.md: the configuration table is stale: run npm run docs:config');
       process.exit(1);
     }
-  } else if (updated !== readme) {
+  } else if (updated !== page) {
     writeFileSync(file, updated);
-    console.log('README configuration table updated');
+    console.log('docs/configuration.md: configuration table updated');
   }
 }

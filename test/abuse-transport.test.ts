@@ -1,6 +1,6 @@
 /**
  * The connection-level attacks of issue 10 (WebSocket and SSE), with bounded
- * loops: each must fail the way the README ("Security and limits") says,
+ * loops: each must fail the way docs/security-and-limits.md says,
  * with `/health` answering within 1 s and memory bounded.
  */
 import { describe, expect, it } from 'vitest';

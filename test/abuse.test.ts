@@ -1,7 +1,7 @@
 /**
  * The attacks of issue 10, reproduced with bounded loops (a count and a
  * number of seconds, whichever ends first) against a real server: each one
- * must fail the way the README ("Security and limits") says, and the server
+ * must fail the way docs/security-and-limits.md says, and the server
  * must stay healthy (`/health` within 1 s) with bounded memory.
  */
 import { request } from 'node:http';

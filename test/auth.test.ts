@@ -142,7 +142,7 @@ describe('auth', () => {
     const set = await gql(app.url, 'mutation { setStockPrice(symbol: "IRON", price: 44) { price } }', {}, token);
     expect(set.data).toEqual({ setStockPrice: { price: 44 } });
 
-    // --scope and --expires, as the README shows for bots.
+    // --scope and --expires, as docs/api-tour.md shows for bots.
     const { stdout: botOut } = await run('npx', ['tsx', 'server/token.ts', '--role', 'BOT', '--name', 'trader', '--scope', 'trade,play', '--expires', '7d'], {
       env: { ...process.env, DATA_DIR: dataDir },
     });

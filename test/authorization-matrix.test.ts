@@ -1,7 +1,7 @@
 /**
  * The authorization matrix: every root field of the schema × every kind of
  * caller, each expected outcome derived from the one role table in
- * `server/auth.ts` (`allowedRoles`) and the README's rules, never from the
+ * `server/auth.ts` (`allowedRoles`) and the rules of docs/api-tour.md ("Auth and roles"), never from the
  * code under test. A root field without a row here fails the first test.
  */
 import type { Client } from 'graphql-ws';
@@ -35,7 +35,7 @@ const callers: Caller[] = [
 /** `allowed`, `null` (the field resolved to null), `silent` (a subscription started that never answered), or an error code. */
 type Outcome = string;
 
-/** What the README's rule says: the role table, plus BOT scopes naming the action. */
+/** What the docs' rule says: the role table, plus BOT scopes naming the action. */
 const may = (caller: Caller, action: Action) =>
   caller.role !== undefined && (allowedRoles[action].includes(caller.role) || (caller.role === 'BOT' && caller.scopes.includes(action)));
 
@@ -253,7 +253,7 @@ describe('authorization matrix', () => {
     expect(Object.keys(rows).sort()).toEqual(fields.sort());
   });
 
-  it('should give BOTs nothing by role and players only trade and play, as the README states', () => {
+  it('should give BOTs nothing by role and players only trade and play, as the docs state', () => {
     for (const action of actions) expect(allowedRoles[action]).not.toContain('BOT');
     expect(actions.filter((action) => allowedRoles[action].includes('PLAYER')).sort()).toEqual(['play', 'trade']);
     expect(actions.every((action) => allowedRoles[action].includes('GAME_MASTER'))).toBe(true);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { generate } from '@graphql-codegen/cli';
 import { beforeAll, describe, expect, it } from 'vitest';
 import config from '../codegen.js';
+import { docPages } from './doc-files.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -25,7 +26,7 @@ async function typecheck(project: string): Promise<{ code: number; errors: Array
 }
 
 /**
- * One tsc run over the README examples and the deliberately wrong fixture
+ * One tsc run over the examples shown in the docs and the deliberately wrong fixture
  * (test/fixtures/typed-client/tsconfig.json), shared by the tests below.
  */
 let fixtureCheck: ReturnType<typeof typecheck> | undefined;
@@ -46,13 +47,13 @@ describe('client: generated code', () => {
     for (const [file, content] of Object.entries(expected)) expect(committed[file], `client/generated/${file} is stale`).toBe(content);
   });
 
-  it('should type-check the README examples', async () => {
+  it('should type-check the examples the docs show', async () => {
     const { errors } = await checkFixtures();
     expect(errors.filter((e) => e.file !== fixture)).toEqual([]);
   }, 60_000); // one tsc run: ~10 s alone, slower when test files run in parallel
 
-  it('should show in README.md exactly the example files', () => {
-    const doc = readFileSync(path.join(root, 'README.md'), 'utf8');
+  it('should show in the docs exactly the example files', () => {
+    const doc = docPages().map((page) => page.text).join('\n');
     const snippets = [...doc.matchAll(/```tsx?\n(.*?)```/gs)].map(([, code]) => code);
     for (const file of ['client/examples/react-example.tsx', 'client/examples/node-bot.ts']) {
       const source = readFileSync(path.join(root, file), 'utf8');

@@ -1,7 +1,8 @@
 /**
- * The rules the README states, each tested on its boundary: the 10 % / 10
- * point thresholds, the history caps and `last` bounds, event retention, the
- * query limits, and what a shutdown does to presence.
+ * The rules the docs state (README.md and docs/), each tested on its
+ * boundary: the 10 % / 10 point thresholds, the history caps and `last`
+ * bounds, event retention, the query limits, and what a shutdown does to
+ * presence.
  */
 import { describe, expect, it } from 'vitest';
 import { Streams } from '../server/events/topics.js';

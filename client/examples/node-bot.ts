@@ -1,5 +1,5 @@
 /**
- * A minimal Node bot (the example of README.md): prints market crashes
+ * A minimal Node bot (the example of client/README.md): prints market crashes
  * as they happen. Run with `npx tsx client/examples/node-bot.ts`.
  */
 import WebSocket from 'ws';

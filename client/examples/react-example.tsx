@@ -1,5 +1,5 @@
 /**
- * A live market list in React (the example of README.md). The ticker
+ * A live market list in React (the example of client/README.md). The ticker
  * subscription writes each tick into the cached stocks, so the list re-renders
  * with new prices without any update code.
  */

@@ -7,7 +7,7 @@ const available = await servicesAvailable();
 
 /** Short presence timings, so a crash is noticed in seconds. */
 const timings = { graceMs: 1_000, ttlMs: 4_000, sweepMs: 100 };
-/** The longest a killed instance's players stay online (README "Presence across instances"). */
+/** The longest a killed instance's players stay online (docs/scaling-out.md, "Presence across instances"). */
 const crashBoundMs = timings.ttlMs + timings.graceMs + timings.sweepMs;
 
 const presenceQuery = /* GraphQL */ `

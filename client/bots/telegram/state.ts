@@ -68,7 +68,7 @@ export interface TelegramBotState {
   chats: Record<string, ChatState>;
 }
 
-/** Bounds on what chats can make the bot hold; each is documented in the README. */
+/** Bounds on what chats can make the bot hold; each is documented in docs/bots.md ("Bounds"). */
 export interface TelegramBotLimits {
   /** Chats with anything running (events, games, watches, live market). @default 1_000 */
   maxChats?: number;

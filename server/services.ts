@@ -13,6 +13,7 @@ import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { RateLimits } from './limits/rate-limits.js';
+import { createPortfolioLive } from './live/portfolio.js';
 import { createLivePresence } from './live/presence.js';
 import type { Logger } from './logger.js';
 import { createMemoryPresenceTracker } from './presence/memory.js';
@@ -60,6 +61,14 @@ export function createServices(deps: ServiceDeps) {
   const gameViews = createGameViews({ store, events, presence });
   const games = createGames({ store, events, views: gameViews, turns, presenceChanged: transitions.onChange });
   const livePresence = createLivePresence({ pubsub, presence, read: gameViews.presence });
+  const portfolios = createPortfolios({ store, events, pubsub, logger, clock });
+  /**
+   * The live views: per-viewer snapshots built once per change per
+   * instance, outside the domain (which they read through its services).
+   */
+  const live = {
+    portfolio: createPortfolioLive({ pubsub, coalesceMs: portfolioCoalesceMs, read: portfolios.portfolios, heldSymbols: portfolios.heldSymbols }),
+  };
   const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
     store,
@@ -74,11 +83,12 @@ export function createServices(deps: ServiceDeps) {
     market,
     factions,
     world: createWorld({ events }),
-    portfolios: createPortfolios({ store, events, pubsub, coalesceMs: portfolioCoalesceMs, logger, clock }),
+    portfolios,
     analytics: createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers }),
     games,
     /** Games as the API shows them (a game, a page, a presence snapshot) and their event feeds. */
     gameViews,
+    live,
     presence,
     /** The live `presence` views: one reader per watched game on this instance. */
     livePresence,

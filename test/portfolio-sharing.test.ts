@@ -19,7 +19,7 @@ function until(app: TestServer, check: () => boolean): Promise<void> {
       for (const off of offs) off();
       resolve();
     };
-    offs.push(app.services.portfolios.subscribers.onCountChanged(test), app.services.pubsub.onListenersChanged(test));
+    offs.push(app.services.live.portfolio.subscribers.onCountChanged(test), app.services.pubsub.onListenersChanged(test));
     test();
   });
 }
@@ -30,7 +30,8 @@ describe('per-viewer sharing', () => {
     const [player, other, gm] = [await app.token(), await app.token(), await app.token('GAME_MASTER')];
     const idOf = async (token: string): Promise<string> => (await gql(app.url, '{ me { id } }', {}, token)).data!.me.id;
     const [me, them] = [await idOf(player), await idOf(other)];
-    const { pubsub, portfolios } = app.services;
+    const { pubsub } = app.services;
+    const portfolios = app.services.live.portfolio;
     const marketListenersBefore = pubsub.listenerCount('streamEvent', Streams.market);
 
     // Twenty subscriptions of one player over four connections, with two different selections; one of another player.
@@ -40,26 +41,26 @@ describe('per-viewer sharing', () => {
     const theirs = subscribe(wsClient(app.url, other), 'subscription { portfolioChanged { cash } }');
     await listening(app, 'portfolioChanged', me, 20);
     await listening(app, 'portfolioChanged', them);
-    expect(portfolios.watchStats()).toMatchObject({ players: 2, subscribers: 21, marketListeners: 1 });
+    expect(portfolios.stats()).toMatchObject({ players: 2, subscribers: 21, marketListeners: 1 });
     expect(pubsub.listenerCount('portfolioChanged', me)).toBe(1);
     // One market listener for the whole portfolio domain, not one per subscriber.
     expect(pubsub.listenerCount('streamEvent', Streams.market)).toBe(marketListenersBefore + 1);
 
     // A trade: one valuation, every subscription of the player gets it through its own selection.
-    let before = portfolios.watchStats().valuations;
+    let before = portfolios.stats().valuations;
     await gql(app.url, order, { s: 'IRON', q: 2 }, player);
     for (const sub of values) expect(await sub.next()).toEqual({ portfolioChanged: { totalValue: 10_000, todayPnl: 0 } });
     for (const sub of holdings) {
       expect(await sub.next()).toEqual({ portfolioChanged: { cash: 9_915, positions: [{ symbol: 'IRON', quantity: 2, marketValue: 85 }] } });
     }
-    expect(portfolios.watchStats().valuations - before).toBe(1);
+    expect(portfolios.stats().valuations - before).toBe(1);
 
     // A move of a held stock: one coalesced valuation of the holder; the other player (holding nothing) is not valued.
-    before = portfolios.watchStats().valuations;
+    before = portfolios.stats().valuations;
     await gql(app.url, setPrice, { s: 'IRON', p: 45 }, gm);
     for (const sub of values) expect(await sub.next()).toEqual({ portfolioChanged: { totalValue: 10_005, todayPnl: 5 } });
     for (const sub of holdings) expect((await sub.next()).portfolioChanged.positions).toEqual([{ symbol: 'IRON', quantity: 2, marketValue: 90 }]);
-    expect(portfolios.watchStats().valuations - before).toBe(1);
+    expect(portfolios.stats().valuations - before).toBe(1);
 
     // The other player's trade reaches only them: their sentinel, with nothing of ours before it.
     await gql(app.url, order, { s: 'GRAIN', q: 1 }, other);
@@ -75,11 +76,11 @@ describe('per-viewer sharing', () => {
     // The last ones end: the player's watcher stops; the market listener stays while the other player is watched.
     for (const sub of holdings) sub.unsubscribe();
     await until(app, () => pubsub.listenerCount('portfolioChanged', me) === 0);
-    expect(portfolios.watchStats()).toMatchObject({ players: 1, subscribers: 1 });
+    expect(portfolios.stats()).toMatchObject({ players: 1, subscribers: 1 });
     expect(pubsub.listenerCount('streamEvent', Streams.market)).toBe(marketListenersBefore + 1);
     theirs.unsubscribe();
     await until(app, () => pubsub.listenerCount('streamEvent', Streams.market) === marketListenersBefore);
-    expect(portfolios.watchStats()).toMatchObject({ players: 0, subscribers: 0, marketListeners: 0 });
+    expect(portfolios.stats()).toMatchObject({ players: 0, subscribers: 0, marketListeners: 0 });
   });
 
   it('should hand a market tick only to the watchers of players holding that stock', async () => {
@@ -96,12 +97,12 @@ describe('per-viewer sharing', () => {
         return { symbol, token, subs };
       }),
     );
-    const before = app.services.portfolios.watchStats().valuations;
+    const before = app.services.live.portfolio.stats().valuations;
     await gql(app.url, setPrice, { s: 'GOLD', p: 900 }, gm);
     const gold = traders[1]!;
     for (const sub of gold.subs) expect((await sub.next()).portfolioChanged.positions).toEqual([{ symbol: 'GOLD', marketValue: 900 }]);
     // Only the GOLD holder was valued; the sentinel trades of the others show they got nothing in between.
-    expect(app.services.portfolios.watchStats().valuations - before).toBe(1);
+    expect(app.services.live.portfolio.stats().valuations - before).toBe(1);
     for (const { token, subs, symbol } of [traders[0]!, traders[2]!]) {
       await gql(app.url, order, { s: 'SHIP', q: 1 }, token);
       for (const sub of subs) expect((await sub.next()).portfolioChanged.positions.map((p: { symbol: string }) => p.symbol)).toEqual([symbol, 'SHIP']);

@@ -5,7 +5,6 @@ import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Database, Db, Store, Tx } from '../store/store.js';
-import { createPortfolioWatch } from './portfolio-watch.js';
 import { writeSeries } from './pnl-series.js';
 import { fromCents, toCents, validInt, validStrategy } from './validate.js';
 
@@ -230,15 +229,12 @@ export function createPortfolios({
   store,
   events,
   pubsub,
-  coalesceMs,
   logger,
   clock = Date.now,
 }: {
   store: Store;
   events: EventLog;
   pubsub: RealmPubSub;
-  /** Minimum gap between two updates caused by price moves. */
-  coalesceMs: number;
   logger: Logger;
   /** Time of trades, in epoch milliseconds. @default Date.now */
   clock?: () => number;
@@ -273,13 +269,6 @@ export function createPortfolios({
     await startSeries(tx, playerId, strategy, atMs);
     return fresh;
   };
-
-  const watching = createPortfolioWatch({
-    pubsub,
-    coalesceMs,
-    read: async (playerIds) => new Map([...(await valuePlayers(store.db, playerIds))].map(([id, valuation]) => [id, portfolioView(valuation)])),
-    heldSymbols: (playerId) => portfolios.heldSymbols(playerId),
-  });
 
   const portfolios = {
     /** The player's portfolio valued at current prices (a fresh one holds only starting cash). */
@@ -447,12 +436,10 @@ export function createPortfolios({
       await store.db.deleteFrom('orderKeys').where('at', '<', new Date(clock() - orderKeyRetentionMs).toISOString()).execute();
     },
 
-    /** `portfolioChanged`: see {@link createPortfolioWatch}. */
-    watch: (playerId: string) => watching.watch(playerId),
-    /** `portfolioChanged` subscriptions per player that receive updates right now (tests wait on it). */
-    subscribers: watching.subscribers,
-    /** Counters of the shared portfolio watchers. */
-    watchStats: () => watching.stats(),
+    /** Values players' portfolios in one batch read (what `portfolioChanged` sends). */
+    async portfolios(playerIds: readonly string[]): Promise<Map<string, PortfolioView>> {
+      return new Map([...(await valuePlayers(store.db, playerIds))].map(([id, valuation]) => [id, portfolioView(valuation)]));
+    },
   };
   return portfolios;
 }

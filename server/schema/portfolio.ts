@@ -237,7 +237,7 @@ builder.subscriptionField('portfolioChanged', (t) =>
     type: Portfolio,
     description:
       "The caller's portfolio after each of their trades, and when prices of held stocks move (at most one such update per coalescing window, 500 ms by default).",
-    subscribe: (_root, _args, { viewer, services }) => services.portfolios.watch(authorize(viewer, 'trade').id),
+    subscribe: (_root, _args, { viewer, services }) => services.live.portfolio.watch(authorize(viewer, 'trade').id),
     resolve: (portfolio) => portfolio,
   }),
 );

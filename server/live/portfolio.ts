@@ -1,8 +1,9 @@
 import { Repeater } from 'graphql-yoga';
 import type { RealmPubSub } from '../events/pubsub.js';
-import { createSharedWatchers, orderedPush, type MemberCounts } from '../live/shared-watchers.js';
 import { Streams, type StreamEvent } from '../events/topics.js';
-import type { PortfolioView } from './portfolio.js';
+import type { PortfolioView } from '../domain/portfolio.js';
+import { batchedReads, createLiveView } from './live-view.js';
+import { orderedPush, type MemberCounts } from './shared-watchers.js';
 
 /** What one `portfolioChanged` subscriber gets from its player's watcher. */
 interface Subscriber {
@@ -20,6 +21,8 @@ interface PlayerWatcher {
   timer: NodeJS.Timeout | undefined;
   /** When the last update caused by price moves was read. */
   lastPriceUpdate: number;
+  /** Leaves the market listener (set once the watcher joined it). */
+  leaveMarket: (() => void) | undefined;
   stopped: boolean;
 }
 
@@ -29,7 +32,7 @@ export interface PortfolioWatchStats {
   players: number;
   /** `portfolioChanged` subscriptions over all of them. */
   subscribers: number;
-  /** Market-stream pub/sub listeners of the portfolio domain (1 while anyone watches, else 0). */
+  /** Market-stream pub/sub listeners of the portfolio view (1 while anyone watches, else 0). */
   marketListeners: number;
   /** Batch reads so far (each values every player that changed since the previous one). */
   reads: number;
@@ -37,7 +40,7 @@ export interface PortfolioWatchStats {
   valuations: number;
 }
 
-export interface PortfolioWatchOptions {
+export interface PortfolioLiveOptions {
   pubsub: RealmPubSub;
   /** Values players' portfolios in one batch read. */
   read: (playerIds: readonly string[]) => Promise<Map<string, PortfolioView>>;
@@ -47,18 +50,22 @@ export interface PortfolioWatchOptions {
   coalesceMs: number;
 }
 
+export type PortfolioLive = ReturnType<typeof createPortfolioLive>;
+
 /**
- * `portfolioChanged` for every subscriber of the instance. Per player one
- * watcher, shared by all of that player's subscriptions: one
- * `portfolioChanged` pub/sub listener, one coalescing timer, one valuation
- * per change. For the whole domain one market-stream listener, which hands a
- * tick only to the watchers of players holding that symbol (an index from
- * symbol to watchers), so a tick costs O(holders watched), not O(subscribers).
- * Valuations due at the same moment (a tick moving many portfolios) share one
- * batch read, and a read already queued covers every change before it starts.
- * After a pub/sub reconnect each watched portfolio is read once again.
+ * `portfolioChanged` for every subscriber of the instance, a {@link createLiveView}
+ * keyed by player: one watcher per player, shared by all of that player's
+ * subscriptions: one `portfolioChanged` pub/sub listener, one coalescing
+ * timer, one valuation per change. For the whole view one market-stream
+ * listener (a live view with one key, whose members are the player
+ * watchers), which hands a tick only to the watchers of players holding that
+ * symbol (an index from symbol to watchers), so a tick costs O(holders
+ * watched), not O(subscribers). Valuations due at the same moment (a tick
+ * moving many portfolios) share one batch read ({@link batchedReads}), and a
+ * read already queued covers every change before it starts. After a pub/sub
+ * reconnect each watched portfolio is read once again.
  */
-export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: PortfolioWatchOptions) {
+export function createPortfolioLive({ pubsub, read, heldSymbols, coalesceMs }: PortfolioLiveOptions) {
   const bySymbol = new Map<string, Set<PlayerWatcher>>();
   let reads = 0;
   let valuations = 0;
@@ -80,16 +87,9 @@ export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: 
     watcher.held = next;
   };
 
-  // Reads are serialized (one batch at a time, so a player's views arrive in
-  // the order of their changes) and batched: everything that became due until
-  // the batch starts is valued in the same read.
-  const due = new Set<PlayerWatcher>();
-  let queue: Promise<unknown> = Promise.resolve();
-  let scheduled = false;
-  const readDue = async () => {
-    scheduled = false;
-    const batch = [...due].filter((watcher) => !watcher.stopped);
-    due.clear();
+  // One queue for the whole view: everything due until the batch starts is valued in the same read.
+  const refresh = batchedReads<PlayerWatcher>(async (due) => {
+    const batch = due.filter((watcher) => !watcher.stopped);
     if (!batch.length) return;
     try {
       reads++;
@@ -104,15 +104,7 @@ export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: 
     } catch (error) {
       for (const watcher of batch) for (const subscriber of watcher.subscribers) subscriber.fail(error);
     }
-  };
-  const refresh = (watcher: PlayerWatcher) => {
-    due.add(watcher);
-    if (scheduled) return;
-    scheduled = true;
-    // After the current I/O phase: coalescing timers firing together and
-    // trades published together land in one batch.
-    setImmediate(() => (queue = queue.then(readDue)));
-  };
+  });
   /** A held stock ticked: an update within the coalescing window (at once if the last one is older). */
   const onTick = (watcher: PlayerWatcher) => {
     if (watcher.timer) return;
@@ -124,57 +116,49 @@ export function createPortfolioWatch({ pubsub, read, heldSymbols, coalesceMs }: 
     }, wait);
   };
 
-  const onMarketEvent = (event: StreamEvent) => {
-    if (event.type !== 'StockTicked') return;
-    const holders = bySymbol.get(event.payload.symbol);
-    if (holders) for (const watcher of holders) onTick(watcher);
-  };
   /**
-   * The domain's one market-stream listener, kept while any player is
-   * watched (its members are the player watchers). After a pub/sub reconnect
-   * (Redis back after an outage: trades and ticks published meanwhile are
-   * lost) every watched portfolio is read again, once per player.
+   * The view's one market-stream listener, kept while any player is watched
+   * (its members are the player watchers, it reads nothing itself: the
+   * players' view resyncs them).
    */
-  const market = createSharedWatchers<() => void, PlayerWatcher>({
-    async start(_key, watchers) {
-      const unsubscribe = await pubsub.subscribe('streamEvent', Streams.market, onMarketEvent);
-      const stopResync = pubsub.onReconnect(() => {
-        for (const watcher of watchers) refresh(watcher);
-      });
-      return () => {
-        stopResync();
-        unsubscribe();
-      };
+  const market = createLiveView<'streamEvent', object, PlayerWatcher>({
+    pubsub,
+    topic: 'streamEvent',
+    create: () => ({}),
+    changed(_watcher, event: StreamEvent) {
+      if (event.type !== 'StockTicked') return;
+      const holders = bySymbol.get(event.payload.symbol);
+      if (holders) for (const watcher of holders) onTick(watcher);
     },
-    stop: (unsubscribe) => unsubscribe(),
   });
 
-  const players = createSharedWatchers<{ watcher: PlayerWatcher; stop: () => void }, Subscriber>({
-    async start(playerId, subscribers) {
-      const watcher: PlayerWatcher = { playerId, subscribers, held: new Set(), timer: undefined, lastPriceUpdate: 0, stopped: false };
-      // Listen before reading the holdings, so a trade in between is not missed.
-      const unsubscribe = await pubsub.subscribe('portfolioChanged', playerId, () => refresh(watcher));
-      let leaveMarket: (() => void) | undefined;
-      try {
-        leaveMarket = (await market.join('market', watcher)).leave;
-        const current = await heldSymbols(playerId);
-        // A trade's read may already have set the holdings: add to them.
-        setHeld(watcher, [...watcher.held, ...current]);
-      } catch (error) {
-        unsubscribe();
-        leaveMarket?.();
-        throw error;
-      }
-      const stop = () => {
-        watcher.stopped = true;
-        clearTimeout(watcher.timer);
-        unsubscribe();
-        setHeld(watcher, []);
-        leaveMarket?.();
-      };
-      return { watcher, stop };
+  const players = createLiveView<'portfolioChanged', PlayerWatcher, Subscriber>({
+    pubsub,
+    topic: 'portfolioChanged',
+    create: (playerId, subscribers) => ({
+      playerId,
+      subscribers,
+      held: new Set(),
+      timer: undefined,
+      lastPriceUpdate: 0,
+      leaveMarket: undefined,
+      stopped: false,
+    }),
+    changed: (watcher) => refresh(watcher),
+    async prepare(watcher) {
+      watcher.leaveMarket = (await market.join(Streams.market, watcher)).leave;
+      const current = await heldSymbols(watcher.playerId);
+      // A trade's read may already have set the holdings: add to them.
+      setHeld(watcher, [...watcher.held, ...current]);
     },
-    stop: ({ stop }) => stop(),
+    // Trades and ticks published while pub/sub was away are lost: value each watched portfolio once.
+    resync: (watcher) => refresh(watcher),
+    dispose(watcher) {
+      watcher.stopped = true;
+      clearTimeout(watcher.timer);
+      setHeld(watcher, []);
+      watcher.leaveMarket?.();
+    },
   });
 
   return {

@@ -4,7 +4,7 @@ import { createFactions } from './domain/factions.js';
 import { createGameViews } from './domain/game-views.js';
 import { createGames } from './domain/games.js';
 import { createMarket } from './domain/market.js';
-import { createAnalytics } from './domain/pnl.js';
+import { createAnalytics } from './domain/analytics.js';
 import { createPlayers } from './domain/players.js';
 import { createPortfolios } from './domain/portfolio.js';
 import { createTurns } from './domain/turns.js';
@@ -13,6 +13,7 @@ import { createWorld } from './domain/world.js';
 import type { EventLog } from './events/event-log.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { RateLimits } from './limits/rate-limits.js';
+import { createPnlLive } from './live/pnl.js';
 import { createPortfolioLive } from './live/portfolio.js';
 import { createLivePresence } from './live/presence.js';
 import type { Logger } from './logger.js';
@@ -62,12 +63,14 @@ export function createServices(deps: ServiceDeps) {
   const games = createGames({ store, events, views: gameViews, turns, presenceChanged: transitions.onChange });
   const livePresence = createLivePresence({ pubsub, presence, read: gameViews.presence });
   const portfolios = createPortfolios({ store, events, pubsub, logger, clock });
+  const analytics = createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers });
   /**
    * The live views: per-viewer snapshots built once per change per
    * instance, outside the domain (which they read through its services).
    */
   const live = {
     portfolio: createPortfolioLive({ pubsub, coalesceMs: portfolioCoalesceMs, read: portfolios.portfolios, heldSymbols: portfolios.heldSymbols }),
+    pnl: createPnlLive({ pubsub, logger, tick: analytics.tick }),
   };
   const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
@@ -84,7 +87,7 @@ export function createServices(deps: ServiceDeps) {
     factions,
     world: createWorld({ events }),
     portfolios,
-    analytics: createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers }),
+    analytics,
     games,
     /** Games as the API shows them (a game, a page, a presence snapshot) and their event feeds. */
     gameViews,

@@ -229,7 +229,7 @@ export function listening(app: App, topic: Topic, id: string, count = 1): Promis
     });
   }
   // A player's portfolio and P&L subscriptions share one watcher (one pub/sub listener): count its subscribers.
-  const shared = topic === 'portfolioChanged' ? app.services.live.portfolio.subscribers : topic === 'pnlTicked' ? app.services.analytics.subscribers : undefined;
+  const shared = topic === 'portfolioChanged' ? app.services.live.portfolio.subscribers : topic === 'pnlTicked' ? app.services.live.pnl.subscribers : undefined;
   if (shared) {
     if (shared.count(id) >= count) return Promise.resolve();
     return new Promise((resolve) => {

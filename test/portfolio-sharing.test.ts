@@ -120,7 +120,7 @@ describe('per-viewer sharing', () => {
     for (const sub of subs) expect((await sub.next()).pnlTicked).toMatchObject({ totalValue: 10_000, totalPnl: 0, strategies: [] });
     await listening(app, 'pnlTicked', me, 20);
     expect(pubsub.listenerCount('pnlTicked', me)).toBe(1);
-    expect(analytics.watchStats()).toMatchObject({ players: 1, subscribers: 20 });
+    expect(app.services.live.pnl.stats()).toMatchObject({ players: 1, subscribers: 20 });
 
     await gql(app.url, order, { s: 'IRON', q: 10 }, player);
     await gql(app.url, setPrice, { s: 'IRON', p: 40 }, gm);
@@ -131,6 +131,6 @@ describe('per-viewer sharing', () => {
 
     for (const sub of subs) sub.unsubscribe();
     await until(app, () => pubsub.listenerCount('pnlTicked', me) === 0);
-    expect(analytics.watchStats()).toMatchObject({ players: 0, subscribers: 0 });
+    expect(app.services.live.pnl.stats()).toMatchObject({ players: 0, subscribers: 0 });
   });
 });

@@ -246,7 +246,7 @@ builder.subscriptionField('pnlTicked', (t) =>
   t.field({
     type: PnlTick,
     description: "The caller's live P&L: at once, then once a second while anything changed (trades, moves of held stocks).",
-    subscribe: (_root, _args, { viewer, services }) => services.analytics.watch(authorize(viewer, 'trade').id),
+    subscribe: (_root, _args, { viewer, services }) => services.live.pnl.watch(authorize(viewer, 'trade').id),
     resolve: (tick) => tick,
   }),
 );

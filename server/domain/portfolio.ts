@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { everyone, Streams, type PositionView, type StrategyView, type TradeRef } from '../events/topics.js';
-import { decodeCursor, encodeCursor, type EventLog } from '../events/event-log.js';
+import { decodeCursor, encodeCursor, type Append, type EventLog } from '../events/event-log.js';
 import type { RealmPubSub } from '../events/pubsub.js';
 import { apiError, badInput, ErrorCode, excerpt } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -222,6 +222,179 @@ function tradeView({ seq, ...row }: Database['trades']): TradeView {
   };
 }
 
+/** An order after validation: what is filled, and what a retry under the same key must repeat. */
+interface ValidOrder {
+  symbol: string;
+  side: OrderSide;
+  quantity: number;
+  strategy: string;
+  /** The symbol as the caller wrote it (for the error naming it). */
+  asked: string;
+}
+
+/** Checks an order's fields (quantity, strategy, idempotency key) before anything is read. */
+function validOrder(order: OrderInput): ValidOrder {
+  const quantity = validInt('quantity', order.quantity, 1, maxOrderQuantity);
+  const strategy = validStrategy(order.strategy ?? defaultStrategy);
+  const key = order.idempotencyKey;
+  if (key != null && !idempotencyKeyPattern.test(key)) {
+    throw badInput('idempotencyKey', '"idempotencyKey" must be 1–64 letters, digits, "_", ".", ":" or "-" (a UUID fits).');
+  }
+  return { symbol: order.symbol.toUpperCase(), side: order.side, quantity, strategy, asked: order.symbol };
+}
+
+/**
+ * Claims the player's idempotency `key` for this order, first in its
+ * transaction. Resolves undefined when the key was free (this order goes on
+ * to fill; its trade is written to the key after), or with the trade of the
+ * earlier order that holds it, which must be the same order (else
+ * CONFLICT). Claiming first serializes retries: on PostgreSQL a concurrent
+ * claim of the same key waits for this transaction, then finds the key
+ * taken and returns its trade; if this one rolls back, the key is free again.
+ */
+async function claimOrderKey(tx: Tx, playerId: string, key: string, order: ValidOrder, clock: () => number): Promise<TradeView | undefined> {
+  const claimed = await tx
+    .insertInto('orderKeys')
+    .values({ playerId, key, tradeId: '', at: new Date(clock()).toISOString() })
+    .onConflict((oc) => oc.columns(['playerId', 'key']).doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  if (claimed) return undefined;
+  const { tradeId } = await tx.selectFrom('orderKeys').select('tradeId').where('playerId', '=', playerId).where('key', '=', key).executeTakeFirstOrThrow();
+  const first = await tx.selectFrom('trades').selectAll().where('id', '=', tradeId).executeTakeFirstOrThrow();
+  if (first.symbol !== order.symbol || first.side !== order.side || first.quantity !== order.quantity || first.strategy !== order.strategy) {
+    throw apiError(ErrorCode.Conflict, 'This idempotencyKey was used for a different order.', { field: 'idempotencyKey' });
+  }
+  return tradeView(first);
+}
+
+/** What filling an order works with: the store (dialect, row locks), its transaction and the time of trades. */
+interface FillContext {
+  store: Store;
+  tx: Tx;
+  append: Append;
+  clock: () => number;
+}
+
+// A new account or strategy starts its P&L series at 0 in the same
+// transaction, so the value before its first trade is known exactly (the
+// recorder only sees values after trades and moves).
+const startSeries = ({ store, tx }: FillContext, playerId: string, strategy: string, atMs: number) =>
+  writeSeries(tx, store.dialect, [{ playerId, strategy, pnlCents: 0, atMs }]);
+
+/** The player's account, created with {@link startingCash} on their first trade, locked for this transaction. */
+async function ensureAccount(context: FillContext, playerId: string, atMs: number) {
+  const { store, tx } = context;
+  const created = await tx.insertInto('accounts').values({ playerId, cashCents: startingCashCents }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  if (Number(created.numInsertedOrUpdatedRows ?? 0) > 0) await startSeries(context, playerId, wholeAccount, atMs);
+  const account = await store.lockForUpdate(tx.selectFrom('accounts').selectAll().where('playerId', '=', playerId)).executeTakeFirstOrThrow();
+  return { cashCents: Number(account.cashCents) };
+}
+
+/** The strategy's row, created on its first trade (within the per-player limit). */
+async function ensureStrategy(context: FillContext, playerId: string, strategy: string, atMs: number) {
+  const { tx } = context;
+  const row = await tx.selectFrom('strategies').selectAll().where('playerId', '=', playerId).where('strategy', '=', strategy).executeTakeFirst();
+  if (row) return row;
+  const { count } = await tx
+    .selectFrom('strategies')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('playerId', '=', playerId)
+    .executeTakeFirstOrThrow();
+  if (Number(count) >= maxStrategiesPerPlayer) {
+    throw badInput('strategy', `You already trade under ${maxStrategiesPerPlayer} strategies, the most one player may use; reuse one of them.`);
+  }
+  const fresh = { playerId, strategy, realizedCents: 0, trades: 0, wins: 0, losses: 0 };
+  await tx.insertInto('strategies').values(fresh).execute();
+  await startSeries(context, playerId, strategy, atMs);
+  return fresh;
+}
+
+/**
+ * Fills `order` at the current price inside the caller's transaction: cash,
+ * the strategy's position and cost basis, realized P&L, stock volume, the
+ * trade record and its entry in the player's trade stream. Resolves with the
+ * trade; throws (and the caller's transaction rolls back) for an unknown
+ * symbol, too few shares or too little cash.
+ */
+async function fillOrder(context: FillContext, playerId: string, order: ValidOrder): Promise<TradeView> {
+  const { store, tx, append, clock } = context;
+  const { symbol, side, quantity, strategy } = order;
+  const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
+  if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(order.asked)}.`, { field: 'symbol' });
+  const atMs = clock();
+  const account = await ensureAccount(context, playerId, atMs);
+  const position = await tx
+    .selectFrom('positions')
+    .select(['quantity', 'costCents'])
+    .where('playerId', '=', playerId)
+    .where('strategy', '=', strategy)
+    .where('symbol', '=', symbol)
+    .executeTakeFirst();
+  const held = position?.quantity ?? 0;
+  const costCents = Number(position?.costCents ?? 0);
+  const priceCents = Number(stock.priceCents);
+  const amountCents = priceCents * quantity;
+  if (side === 'SELL' && quantity > held) {
+    throw badInput('quantity', `Not enough shares: strategy "${strategy}" holds ${held} ${symbol}, tried to sell ${quantity}.`);
+  }
+  const book = await ensureStrategy(context, playerId, strategy, atMs);
+
+  let realizedCents = 0;
+  if (side === 'BUY') {
+    if (amountCents > account.cashCents) {
+      throw badInput('quantity', `Not enough cash: ${quantity} ${symbol} cost ${fromCents(amountCents)}, you have ${fromCents(account.cashCents)}.`);
+    }
+    await tx
+      .insertInto('positions')
+      .values({ playerId, strategy, symbol, quantity: held + quantity, costCents: costCents + amountCents })
+      .onConflict((oc) => oc.columns(['playerId', 'strategy', 'symbol']).doUpdateSet({ quantity: held + quantity, costCents: costCents + amountCents }))
+      .execute();
+    await tx.updateTable('accounts').set({ cashCents: account.cashCents - amountCents }).where('playerId', '=', playerId).execute();
+  } else {
+    const soldCost = costOfSale(costCents, held, quantity);
+    realizedCents = amountCents - soldCost;
+    if (quantity === held) {
+      await tx.deleteFrom('positions').where('playerId', '=', playerId).where('strategy', '=', strategy).where('symbol', '=', symbol).execute();
+    } else {
+      await tx
+        .updateTable('positions')
+        .set({ quantity: held - quantity, costCents: costCents - soldCost })
+        .where('playerId', '=', playerId)
+        .where('strategy', '=', strategy)
+        .where('symbol', '=', symbol)
+        .execute();
+    }
+    await tx.updateTable('accounts').set({ cashCents: account.cashCents + amountCents }).where('playerId', '=', playerId).execute();
+  }
+  await tx
+    .updateTable('strategies')
+    .set({
+      realizedCents: Number(book.realizedCents) + realizedCents,
+      trades: book.trades + 1,
+      wins: book.wins + (realizedCents > 0 ? 1 : 0),
+      losses: book.losses + (realizedCents < 0 ? 1 : 0),
+    })
+    .where('playerId', '=', playerId)
+    .where('strategy', '=', strategy)
+    .execute();
+  await tx.updateTable('stocks').set({ volume: stock.volume + quantity }).where('symbol', '=', symbol).execute();
+  const record: TradeRef = {
+    id: randomUUID(),
+    playerId,
+    symbol,
+    side,
+    quantity,
+    priceCents,
+    strategy,
+    realizedCents,
+    at: new Date(atMs).toISOString(),
+  };
+  const entry = await append(Streams.trades(playerId), 'TradeExecuted', record);
+  await tx.insertInto('trades').values({ ...record, seq: entry.seq }).execute();
+  return { ...record, cursor: encodeCursor(entry.stream, entry.seq) };
+}
+
 export type Portfolios = ReturnType<typeof createPortfolios>;
 
 /** Orders, portfolios and the trade log; no GraphQL in here. */
@@ -239,37 +412,6 @@ export function createPortfolios({
   /** Time of trades, in epoch milliseconds. @default Date.now */
   clock?: () => number;
 }) {
-  // A new account or strategy starts its P&L series at 0 in the same
-  // transaction, so the value before its first trade is known exactly (the
-  // recorder only sees values after trades and moves).
-  const startSeries = (tx: Tx, playerId: string, strategy: string, atMs: number) =>
-    writeSeries(tx, store.dialect, [{ playerId, strategy, pnlCents: 0, atMs }]);
-
-  const ensureAccount = async (tx: Tx, playerId: string, atMs: number) => {
-    const created = await tx.insertInto('accounts').values({ playerId, cashCents: startingCashCents }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-    if (Number(created.numInsertedOrUpdatedRows ?? 0) > 0) await startSeries(tx, playerId, wholeAccount, atMs);
-    const account = await store.lockForUpdate(tx.selectFrom('accounts').selectAll().where('playerId', '=', playerId)).executeTakeFirstOrThrow();
-    return { cashCents: Number(account.cashCents) };
-  };
-
-  /** The strategy's row, created on its first trade (within the per-player limit). */
-  const ensureStrategy = async (tx: Tx, playerId: string, strategy: string, atMs: number) => {
-    const row = await tx.selectFrom('strategies').selectAll().where('playerId', '=', playerId).where('strategy', '=', strategy).executeTakeFirst();
-    if (row) return row;
-    const { count } = await tx
-      .selectFrom('strategies')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('playerId', '=', playerId)
-      .executeTakeFirstOrThrow();
-    if (Number(count) >= maxStrategiesPerPlayer) {
-      throw badInput('strategy', `You already trade under ${maxStrategiesPerPlayer} strategies, the most one player may use; reuse one of them.`);
-    }
-    const fresh = { playerId, strategy, realizedCents: 0, trades: 0, wins: 0, losses: 0 };
-    await tx.insertInto('strategies').values(fresh).execute();
-    await startSeries(tx, playerId, strategy, atMs);
-    return fresh;
-  };
-
   const portfolios = {
     /** The player's portfolio valued at current prices (a fresh one holds only starting cash). */
     async portfolio(playerId: string): Promise<PortfolioView> {
@@ -286,110 +428,21 @@ export function createPortfolios({
      * Fills an order at the current price in one transaction: cash, the
      * strategy's position and cost basis, realized P&L, stock volume, the
      * trade record and its entry in the player's trade stream change together
-     * or not at all. All money is integer cents.
+     * or not at all. All money is integer cents. With an idempotency key, the
+     * key is claimed first ({@link claimOrderKey}); an order whose key an
+     * earlier one holds returns that order's trade and changes nothing.
      */
-    async placeOrder(playerId: string, order: OrderInput): Promise<TradeView> {
-      const quantity = validInt('quantity', order.quantity, 1, maxOrderQuantity);
-      const strategy = validStrategy(order.strategy ?? defaultStrategy);
-      const { side, idempotencyKey: key } = order;
-      const symbol = order.symbol.toUpperCase();
-      if (key != null && !idempotencyKeyPattern.test(key)) {
-        throw badInput('idempotencyKey', '"idempotencyKey" must be 1–64 letters, digits, "_", ".", ":" or "-" (a UUID fits).');
-      }
+    async placeOrder(playerId: string, input: OrderInput): Promise<TradeView> {
+      const order = validOrder(input);
+      const { idempotencyKey: key } = input;
       const outcome = await events.transact(async (tx, append): Promise<{ trade: TradeView; replayed: boolean }> => {
         if (key != null) {
-          // Claiming the key first serializes retries: on PostgreSQL a concurrent
-          // claim of the same key waits for this transaction, then finds the key
-          // taken and returns its trade; if this one rolls back, the key is free again.
-          const claimed = await tx
-            .insertInto('orderKeys')
-            .values({ playerId, key, tradeId: '', at: new Date(clock()).toISOString() })
-            .onConflict((oc) => oc.columns(['playerId', 'key']).doNothing())
-            .returning('key')
-            .executeTakeFirst();
-          if (!claimed) {
-            const { tradeId } = await tx.selectFrom('orderKeys').select('tradeId').where('playerId', '=', playerId).where('key', '=', key).executeTakeFirstOrThrow();
-            const first = await tx.selectFrom('trades').selectAll().where('id', '=', tradeId).executeTakeFirstOrThrow();
-            if (first.symbol !== symbol || first.side !== side || first.quantity !== quantity || first.strategy !== strategy) {
-              throw apiError(ErrorCode.Conflict, 'This idempotencyKey was used for a different order.', { field: 'idempotencyKey' });
-            }
-            return { trade: tradeView(first), replayed: true };
-          }
+          const earlier = await claimOrderKey(tx, playerId, key, order, clock);
+          if (earlier) return { trade: earlier, replayed: true };
         }
-        const stock = await store.lockForUpdate(tx.selectFrom('stocks').selectAll().where('symbol', '=', symbol)).executeTakeFirst();
-        if (!stock) throw apiError(ErrorCode.NotFound, `No stock with symbol ${excerpt(order.symbol)}.`, { field: 'symbol' });
-        const atMs = clock();
-        const account = await ensureAccount(tx, playerId, atMs);
-        const position = await tx
-          .selectFrom('positions')
-          .select(['quantity', 'costCents'])
-          .where('playerId', '=', playerId)
-          .where('strategy', '=', strategy)
-          .where('symbol', '=', symbol)
-          .executeTakeFirst();
-        const held = position?.quantity ?? 0;
-        const costCents = Number(position?.costCents ?? 0);
-        const priceCents = Number(stock.priceCents);
-        const amountCents = priceCents * quantity;
-        if (side === 'SELL' && quantity > held) {
-          throw badInput('quantity', `Not enough shares: strategy "${strategy}" holds ${held} ${symbol}, tried to sell ${quantity}.`);
-        }
-        const book = await ensureStrategy(tx, playerId, strategy, atMs);
-
-        let realizedCents = 0;
-        if (side === 'BUY') {
-          if (amountCents > account.cashCents) {
-            throw badInput('quantity', `Not enough cash: ${quantity} ${symbol} cost ${fromCents(amountCents)}, you have ${fromCents(account.cashCents)}.`);
-          }
-          await tx
-            .insertInto('positions')
-            .values({ playerId, strategy, symbol, quantity: held + quantity, costCents: costCents + amountCents })
-            .onConflict((oc) => oc.columns(['playerId', 'strategy', 'symbol']).doUpdateSet({ quantity: held + quantity, costCents: costCents + amountCents }))
-            .execute();
-          await tx.updateTable('accounts').set({ cashCents: account.cashCents - amountCents }).where('playerId', '=', playerId).execute();
-        } else {
-          const soldCost = costOfSale(costCents, held, quantity);
-          realizedCents = amountCents - soldCost;
-          if (quantity === held) {
-            await tx.deleteFrom('positions').where('playerId', '=', playerId).where('strategy', '=', strategy).where('symbol', '=', symbol).execute();
-          } else {
-            await tx
-              .updateTable('positions')
-              .set({ quantity: held - quantity, costCents: costCents - soldCost })
-              .where('playerId', '=', playerId)
-              .where('strategy', '=', strategy)
-              .where('symbol', '=', symbol)
-              .execute();
-          }
-          await tx.updateTable('accounts').set({ cashCents: account.cashCents + amountCents }).where('playerId', '=', playerId).execute();
-        }
-        await tx
-          .updateTable('strategies')
-          .set({
-            realizedCents: Number(book.realizedCents) + realizedCents,
-            trades: book.trades + 1,
-            wins: book.wins + (realizedCents > 0 ? 1 : 0),
-            losses: book.losses + (realizedCents < 0 ? 1 : 0),
-          })
-          .where('playerId', '=', playerId)
-          .where('strategy', '=', strategy)
-          .execute();
-        await tx.updateTable('stocks').set({ volume: stock.volume + quantity }).where('symbol', '=', symbol).execute();
-        const record: TradeRef = {
-          id: randomUUID(),
-          playerId,
-          symbol,
-          side,
-          quantity,
-          priceCents,
-          strategy,
-          realizedCents,
-          at: new Date(atMs).toISOString(),
-        };
-        const entry = await append(Streams.trades(playerId), 'TradeExecuted', record);
-        await tx.insertInto('trades').values({ ...record, seq: entry.seq }).execute();
-        if (key != null) await tx.updateTable('orderKeys').set({ tradeId: record.id }).where('playerId', '=', playerId).where('key', '=', key).execute();
-        return { trade: { ...record, cursor: encodeCursor(entry.stream, entry.seq) }, replayed: false };
+        const trade = await fillOrder({ store, tx, append, clock }, playerId, order);
+        if (key != null) await tx.updateTable('orderKeys').set({ tradeId: trade.id }).where('playerId', '=', playerId).where('key', '=', key).execute();
+        return { trade, replayed: false };
       });
       const { trade } = outcome;
       // A retried order changed nothing: nothing to tell.

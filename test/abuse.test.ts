@@ -284,6 +284,19 @@ describe('abuse: input hygiene', () => {
     }
     expect((await gql(app.url, '{ stocks { symbol price } }')).status).toBe(200);
   });
+
+  it('should answer QUERY_TOO_COMPLEX with 200 to a client that accepts only application/json, as GraphQL over HTTP asks', async () => {
+    const app = await startServer({ maxDepth: 3 });
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: '{ games { players { player { name } } } }' }),
+    });
+    const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: { code: string } }> };
+    expect(response.status).toBe(200);
+    expect(body.errors[0]!.extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(body.data).toBeUndefined();
+  });
 });
 
 describe('abuse: sizes', () => {

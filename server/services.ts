@@ -15,7 +15,7 @@ import type { RealmPubSub } from './events/pubsub.js';
 import type { RateLimits } from './limits/rate-limits.js';
 import { createPnlLive } from './live/pnl.js';
 import { createPortfolioLive } from './live/portfolio.js';
-import { createLivePresence } from './live/presence.js';
+import { createPresenceLive } from './live/presence.js';
 import type { Logger } from './logger.js';
 import { createMemoryPresenceTracker } from './presence/memory.js';
 import type { PresenceHooks, PresenceTracker } from './presence/tracker.js';
@@ -61,7 +61,6 @@ export function createServices(deps: ServiceDeps) {
   const turns = createTurns({ store, market, factions, economy });
   const gameViews = createGameViews({ store, events, presence });
   const games = createGames({ store, events, views: gameViews, turns, presenceChanged: transitions.onChange });
-  const livePresence = createLivePresence({ pubsub, presence, read: gameViews.presence });
   const portfolios = createPortfolios({ store, events, pubsub, logger, clock });
   const analytics = createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers });
   /**
@@ -71,6 +70,7 @@ export function createServices(deps: ServiceDeps) {
   const live = {
     portfolio: createPortfolioLive({ pubsub, coalesceMs: portfolioCoalesceMs, read: portfolios.portfolios, heldSymbols: portfolios.heldSymbols }),
     pnl: createPnlLive({ pubsub, logger, tick: analytics.tick }),
+    presence: createPresenceLive({ pubsub, presence, read: gameViews.presence }),
   };
   const typing = createTyping({ events, games, expireMs: typingTimeoutMs, sharedLimit: deps.typingLimit });
   return {
@@ -93,8 +93,6 @@ export function createServices(deps: ServiceDeps) {
     gameViews,
     live,
     presence,
-    /** The live `presence` views: one reader per watched game on this instance. */
-    livePresence,
     typing,
     /** Stops presence and typing timers; call after subscriptions ended, before the store closes. */
     async dispose() {

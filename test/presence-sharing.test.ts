@@ -23,7 +23,7 @@ describe('presence sharing', () => {
     for (let i = 1; i <= 12; i++) players.push({ token: await app.token('PLAYER', `P${i}`) });
     const game = await createGame(app.url, players[0]!.token, 'Room', 12);
     for (const player of players.slice(1)) await joinGame(app.url, player.token, game.code);
-    const { livePresence, pubsub } = app.services;
+    const { live, pubsub } = app.services;
 
     // Eleven players watch the room's presence (one of them twice, on a second connection), one by one.
     const watchers: Array<Subscription<Snapshot>> = [];
@@ -35,15 +35,15 @@ describe('presence sharing', () => {
     const second = subscribe<Snapshot>(wsClient(app.url, players[0]!.token), presenceQuery, { code: game.code });
     await untilOnline(second, 11);
     for (const watcher of watchers) await untilOnline(watcher, 11);
-    expect(livePresence.stats()).toMatchObject({ games: 1, subscribers: 12 });
+    expect(live.presence.stats()).toMatchObject({ games: 1, subscribers: 12 });
     expect(pubsub.listenerCount('presenceChanged', game.code)).toBe(1);
 
     // The twelfth comes online through their game feed: one read for all twelve watchers.
-    const before = livePresence.stats().reads;
+    const before = live.presence.stats().reads;
     const feed = gameEvents(wsClient(app.url, players[11]!.token), game.code);
     await listening(app, 'streamEvent', Streams.game(game.code));
     for (const watcher of [...watchers, second]) await untilOnline(watcher, 12);
-    expect(livePresence.stats().reads - before).toBe(1);
+    expect(live.presence.stats().reads - before).toBe(1);
 
     // The first player's second subscription ends: they stay online (their first one still holds them).
     second.unsubscribe();

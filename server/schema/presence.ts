@@ -40,7 +40,7 @@ builder.subscriptionField('presence', (t) =>
       const { viewer, services } = context;
       const caller = requireViewer(viewer);
       const access = await limitCodeGuesses(context, () => services.games.watchAccess(code, caller.id, can(caller, 'watchAnyGame')));
-      return services.livePresence.watch(access.code, access.isPlayer ? asPlayer(caller) : null);
+      return services.live.presence.watch(access.code, access.isPlayer ? asPlayer(caller) : null);
     },
     resolve: (presence) => presence,
   }),

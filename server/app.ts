@@ -7,6 +7,8 @@ import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, t
 import type { Context } from './builder.js';
 import { resolveOptions, type AppOptions } from './config.js';
 import { createDashboardHandler } from './dashboard.js';
+import { createDelivery, type Delivery } from './delivery/fanout.js';
+import type { DeliveryHooks } from './delivery/subscriber.js';
 import { createMarketSimulator } from './domain/market.js';
 import { seedWorld } from './domain/seed.js';
 import { createEventLog } from './events/event-log.js';
@@ -25,8 +27,9 @@ import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
 import { createStore } from './store/store.js';
-import { AdoptedSubscription, createFanout, type Fanout } from './transport/fanout.js';
-import { createWebSocketTransport, type WebSocketInitialContext } from './transport/ws.js';
+import type { WebSocketInitialContext } from './transport/operations.js';
+import { createSseAdapter } from './transport/sse.js';
+import { createWebSocketTransport } from './transport/ws.js';
 
 export interface App {
   /** Base URL of the GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
@@ -39,8 +42,8 @@ export interface App {
   tokens: TokenIssuer;
   /** This instance's Prometheus metrics (served on `/metrics`). */
   metrics: Metrics;
-  /** Shared subscription execution (groups and executions, for tests and metrics). */
-  fanout: Pick<Fanout, 'stats'>;
+  /** The delivery core's shared execution (groups and executions, for tests and metrics). */
+  fanout: Pick<Delivery, 'stats'>;
   /**
    * Graceful shutdown: stops accepting, completes every subscription (WebSocket
    * clients get close code 1001), stops the simulator, presence and typing
@@ -169,12 +172,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
     return masked;
   };
-  const fanout = createFanout({
+  const logging = createOperationLogging(logger);
+  const delivery = createDelivery({
     events,
     logger,
     metrics,
     maskError: (error) => maskInternal(error, 'Unexpected error.') as GraphQLError,
-    maxBufferedBytes: config.maxBufferedBytes,
+    pull: createSseAdapter({ maxBufferedBytes: config.maxBufferedBytes, metrics }),
+    hooks: [{ onServe: metrics.onServe }, logging.hooks],
   });
 
   const yoga = createYoga<WebSocketInitialContext, Context>({
@@ -198,13 +203,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       useIntrospection(config.introspection),
       useTokenExpiry(),
       useOperationRateLimit(limits),
-      useOperationLogging(logger),
+      logging.plugin,
       useReadinessCheck({
         endpoint: '/ready',
         check: readinessCheck({ store, pubsub }),
       }),
       metrics.plugin(),
-      fanout.plugin,
+      delivery.plugin,
     ],
   });
 
@@ -233,6 +238,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     server,
     path: graphqlPath,
     yoga,
+    delivery,
     tokens,
     logger,
     keepAliveMs: config.keepAliveMs,
@@ -308,7 +314,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     services,
     tokens,
     metrics,
-    fanout,
+    fanout: delivery,
     dispose: () =>
       (disposing ??= (async () => {
         clearInterval(housekeeping);
@@ -350,38 +356,44 @@ function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse) {
   });
 }
 
-/** One debug line when an operation or subscription starts and one when it ends. */
-function useOperationLogging(logger: Logger): Plugin {
+/**
+ * One debug line when an operation or subscription starts and one when it
+ * ends: an envelop plugin, and a delivery hook for the subscriptions the
+ * delivery core writes itself (envelop never iterates those, so never sees
+ * them end).
+ */
+function createOperationLogging(logger: Logger): { plugin: Plugin; hooks: DeliveryHooks } {
   // Nothing to follow below debug: a running subscription then holds nothing for its log line.
-  if (!logger.isLevelEnabled('debug')) return {};
+  if (!logger.isLevelEnabled('debug')) return { plugin: {}, hooks: {} };
   const describe = (args: ExecutionArgs) => ({
     operation: args.operationName ?? undefined,
     viewer: (args.contextValue as Context).viewer?.id,
   });
   return {
-    onExecute({ args }) {
-      const started = performance.now();
-      logger.debug(describe(args), 'operation start');
-      return {
-        onExecuteDone: () => logger.debug({ ...describe(args), ms: Math.round(performance.now() - started) }, 'operation end'),
-      };
+    plugin: {
+      onExecute({ args }) {
+        const started = performance.now();
+        logger.debug(describe(args), 'operation start');
+        return {
+          onExecuteDone: () => logger.debug({ ...describe(args), ms: Math.round(performance.now() - started) }, 'operation end'),
+        };
+      },
+      onSubscribe({ args }) {
+        const description = describe(args);
+        logger.debug(description, 'subscription start');
+        return {
+          onSubscribeResult: () => ({ onEnd: logSubscriptionEnd(logger, description) }),
+        };
+      },
     },
-    onSubscribe({ args }) {
-      const description = describe(args);
-      logger.debug(description, 'subscription start');
-      return {
-        onSubscribeResult: ({ result }) => logSubscriptionEnd(logger, description, result),
-      };
-    },
+    hooks: { onServe: (args) => logSubscriptionEnd(logger, describe(args)) },
   };
 }
 
 /**
- * Logs the end of a subscription; a helper of its own so that what waits for
- * the end holds the description only, not the operation's context.
+ * What logs the end of a subscription; a helper of its own so that what
+ * waits for the end holds the description only, not the operation's context.
  */
-function logSubscriptionEnd(logger: Logger, description: object, result: unknown) {
-  const end = () => logger.debug(description, 'subscription end');
-  if (result instanceof AdoptedSubscription) return void result.onEnd(end);
-  return { onEnd: end };
+function logSubscriptionEnd(logger: Logger, description: object): () => void {
+  return () => logger.debug(description, 'subscription end');
 }

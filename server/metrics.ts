@@ -5,7 +5,6 @@ import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from './errors.js';
 import { Feed } from './events/feed.js';
-import { AdoptedSubscription } from './transport/fanout.js';
 import type { RealmPubSub } from './events/pubsub.js';
 import type { Logger } from './logger.js';
 
@@ -56,8 +55,19 @@ export interface Metrics {
   eventPublished(stream: string): void;
   /** Counts one rate-limit refusal. `limit` must be a fixed name from server code, never client input. */
   limited(limit: string): void;
-  /** Envelop plugin measuring operations, subscriptions, messages and fan-out latency. */
+  /**
+   * Envelop plugin measuring operations, and subscriptions a transport
+   * iterates (SSE, and subscriptions executed on their own): their count,
+   * messages and latency as results pass.
+   */
   plugin(): Plugin;
+  /**
+   * Follows a subscription the delivery core writes to its transport itself
+   * (a delivery hook, `DeliveryHooks.onServe`; envelop never iterates it):
+   * counts it in {@link subscriptions} until the returned function is
+   * called at its end. Its messages and latency are counted by the core.
+   */
+  onServe(args: { document: DocumentNode; operationName?: string | null }): () => void;
   /**
    * Serves the registry in Prometheus text format. With a `token`, only
    * requests carrying `Authorization: Bearer <token>` get it (401 otherwise).
@@ -178,11 +188,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   };
 
-  // A helper of its own: what waits for the end holds the field name only.
-  const countWhileRunning = (subscription: AdoptedSubscription, field: string) => {
-    subscriptions.inc({ field });
-    subscription.onEnd(() => subscriptions.dec({ field }));
-  };
   const transportOf = (context: unknown): Transport => ((context as { transport?: unknown }).transport === 'ws' ? 'ws' : 'sse');
 
   stampCommitTimes(schema);
@@ -204,6 +209,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (!limitNames.has(limit) && limitNames.size < maxLimitNames) limitNames.add(limit);
       rateLimited.inc({ limit: bounded(limitNames, limit) });
     },
+    onServe(args) {
+      // What waits for the end holds the field name only.
+      const field = bounded(subscriptionFields, rootFieldOf(args));
+      subscriptions.inc({ field });
+      return () => subscriptions.dec({ field });
+    },
     plugin: () => ({
       onExecute({ args }) {
         const type = bounded(operationTypes, getOperationAST(args.document, args.operationName)?.operation);
@@ -222,8 +233,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         operations.inc({ type: 'subscription' });
         return {
           onSubscribeResult({ result, args: resultArgs }) {
-            // Frames of an adopted subscription are counted by the fan-out as it writes them.
-            if ((result as unknown) instanceof AdoptedSubscription) return countWhileRunning(result as unknown as AdoptedSubscription, field);
+            // Not iterated: errors, or a feed the delivery core serves (an empty result; see `onServe`).
             if (!(Symbol.asyncIterator in result)) {
               countErrors(result, field);
               return;

@@ -60,7 +60,7 @@ export interface EventLog {
    * directly it is a {@link follow} of the spec.
    */
   feed<T extends EventType>(spec: FeedSpec): Feed<T>;
-  /** The instance's stream followers, for subscribers that share an execution (`server/transport/fanout.ts`). */
+  /** The instance's stream followers, for subscribers that share an execution (`server/delivery/fanout.ts`). */
   followers: StreamFollowers;
   /** Live subscribers of `stream` on this instance (metrics, tests). */
   subscriberCount(stream: string): number;

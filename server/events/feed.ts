@@ -6,7 +6,7 @@ import type { EventType, StreamEvent } from './topics.js';
  * What one subscription to a stream wants, as the domain decides it:
  * which stream, from where, which events, and who sees them. Every stream
  * subscription of the schema returns one (built by its domain service), and
- * the fan-out (`server/transport/fanout.ts`) serves it: subscribers of the
+ * the delivery core (`server/delivery/fanout.ts`) serves it: subscribers of the
  * same stream with the same {@link FeedSpec.shape} and the same operation
  * share one execution and one serialization per event.
  */

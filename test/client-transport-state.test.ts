@@ -7,7 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  currentSocket,
+  graphqlWsGivesUp,
   initialState,
+  isApplicationCloseCode,
+  modeOf,
   transition,
   type MachineConfig,
   type Phase,
@@ -93,6 +97,41 @@ const rows: Row[] = [
     given: state(ws(), { nextSocket: 3 }),
     event: { type: 'ws-connecting', socket: 2 },
     then: {},
+    effects: [],
+  },
+  {
+    name: 'an acknowledgement from a socket no longer in use changes nothing',
+    given: state({ kind: 'ws', socket: socket(2) }, { nextSocket: 3 }),
+    event: { type: 'ws-connected', socket: 1 },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'on SSE, an acknowledgement from a socket other than the probe changes nothing',
+    given: state(sse(socket(3), false), { status: 'fallback-sse', nextSocket: 4 }),
+    event: { type: 'ws-connected', socket: 1 },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'on SSE without a probe, a late close of the old socket changes nothing',
+    given: state(sse(), { status: 'fallback-sse' }),
+    event: { type: 'ws-closed', socket: 1, code: 1006, reason: '' },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'a late close of a replaced socket changes nothing',
+    given: state({ kind: 'ws', socket: socket(2) }, { nextSocket: 3 }),
+    event: { type: 'ws-closed', socket: 1, code: 1006, reason: '' },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'a probe that got as far as an open socket is remembered',
+    given: state(sse(socket(3), false), { status: 'fallback-sse', nextSocket: 4 }),
+    event: { type: 'ws-opened', socket: 3 },
+    then: { phase: sse(socket(3, { opened: true }), false) },
     effects: [],
   },
   {
@@ -267,6 +306,20 @@ const rows: Row[] = [
     effects: [{ type: 'check-http' }],
   },
   {
+    name: 'the fallback timer checks HTTP while waiting for a replacement socket',
+    given: state(waiting(true), { failures: 1, fallbackTimer: true }),
+    event: { type: 'fallback-due' },
+    then: { fallbackTimer: false, checking: true },
+    effects: [{ type: 'check-http' }],
+  },
+  {
+    name: 'the fallback timer starts no second check while one is in flight',
+    given: state(ws(), { failures: 1, fallbackTimer: true, checking: true }),
+    event: { type: 'fallback-due' },
+    then: { fallbackTimer: false },
+    effects: [],
+  },
+  {
     name: 'the fallback timer does nothing once connected',
     given: state(connected, { fallbackTimer: true, status: 'connected' }),
     event: { type: 'fallback-due' },
@@ -279,6 +332,27 @@ const rows: Row[] = [
     event: { type: 'replacement-due' },
     then: { phase: { kind: 'ws', socket: socket(2) }, nextSocket: 3 },
     effects: [{ type: 'open-socket', socket: 2 }, { type: 'attach-waiting' }],
+  },
+  {
+    name: 'a replacement timer that fires once a socket is current again does nothing',
+    given: state(ws()),
+    event: { type: 'replacement-due' },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'a probe timer that fires off SSE does nothing',
+    given: state(connected, { status: 'connected' }),
+    event: { type: 'probe-due' },
+    then: {},
+    effects: [],
+  },
+  {
+    name: 'a probe timer that fires while a probe is under way opens no second one',
+    given: state(sse(socket(3), true), { status: 'fallback-sse', nextSocket: 4 }),
+    event: { type: 'probe-due' },
+    then: { phase: sse(socket(3), false) },
+    effects: [],
   },
   {
     name: 'the probe timer opens a probe socket',
@@ -311,6 +385,27 @@ const rows: Row[] = [
       { type: 'set-status', status: 'offline' },
       { type: 'start-timer', timer: 'replacement', delay: { backoffAttempt: 2 } },
     ],
+  },
+  {
+    name: 'HTTP fails while graphql-ws retries the current socket: "offline", no replacement',
+    given: state(ws(), { failures: 3, fallbackTimer: true, checking: true, everConnected: true, status: 'reconnecting' }),
+    event: { type: 'http-checked', reachable: false },
+    then: { checking: false, serverDownInStreak: true, status: 'offline' },
+    effects: [{ type: 'set-status', status: 'offline' }],
+  },
+  {
+    name: 'HTTP fails while a replacement is already scheduled: no second one',
+    given: state(waiting(true), { failures: 4, checking: true, serverDownInStreak: true, status: 'offline' }),
+    event: { type: 'http-checked', reachable: false },
+    then: { checking: false },
+    effects: [],
+  },
+  {
+    name: 'a check that answers once on SSE changes nothing else',
+    given: state(sse(), { checking: true, status: 'fallback-sse' }),
+    event: { type: 'http-checked', reachable: false },
+    then: { checking: false },
+    effects: [],
   },
   {
     name: 'HTTP works without the SSE fallback: keep trying the WebSocket',
@@ -380,6 +475,27 @@ const rows: Row[] = [
     effects: [],
   },
   {
+    name: 'SSE failures never check HTTP (there is no WebSocket to give up on)',
+    given: state(sse(), { failures: 2, status: 'fallback-sse' }),
+    event: { type: 'sse-lost', wasConnected: false },
+    then: { failures: 3, status: 'offline' },
+    effects: [{ type: 'set-status', status: 'offline' }],
+  },
+  {
+    name: 'an SSE request answering after the switch back to the WebSocket ends the failure streak, status unchanged',
+    given: state(ws(), { failures: 1, fallbackTimer: true }),
+    event: { type: 'sse-connected' },
+    then: { failures: 0, fallbackTimer: false },
+    effects: [{ type: 'cancel-timer', timer: 'fallback' }],
+  },
+  {
+    name: 'an SSE request failing after the switch back counts as a failed attempt, status unchanged',
+    given: state(ws()),
+    event: { type: 'sse-lost', wasConnected: false },
+    then: { failures: 1, fallbackTimer: true },
+    effects: [{ type: 'start-timer', timer: 'fallback', delay: { ms: 500 } }],
+  },
+  {
     name: 'SSE failures count towards maxRetries too',
     given: state(sse(), { config: { ...config, maxRetries: 1 }, failures: 1, status: 'fallback-sse' }),
     event: { type: 'sse-lost', wasConnected: false },
@@ -401,6 +517,19 @@ const rows: Row[] = [
     effects: [
       { type: 'set-status', status: 'reconnecting' },
       { type: 'close-socket', socket: 1, wait: true },
+      { type: 'open-socket', socket: 2 },
+      { type: 'attach-waiting' },
+      { type: 'interrupt', via: 'ws', reason: 'reconnecting with new credentials' },
+    ],
+  },
+  {
+    name: 'restart while waiting for a replacement socket: the new one opens at once',
+    given: state(waiting(true), { failures: 1, fallbackTimer: true, status: 'connecting' }),
+    event: { type: 'restart' },
+    then: { phase: { kind: 'ws', socket: socket(2) }, nextSocket: 3, failures: 0, fallbackTimer: false },
+    effects: [
+      { type: 'cancel-timer', timer: 'fallback' },
+      { type: 'cancel-timer', timer: 'replacement' },
       { type: 'open-socket', socket: 2 },
       { type: 'attach-waiting' },
       { type: 'interrupt', via: 'ws', reason: 'reconnecting with new credentials' },
@@ -470,6 +599,44 @@ describe('client transport state machine: transitions', () => {
       state: state(sse(null, false), { config: noWebSocket, status: 'fallback-sse', nextSocket: 1 }),
       effects: [{ type: 'set-status', status: 'fallback-sse' }],
     });
+  });
+});
+
+describe('client transport state machine: close codes and queries', () => {
+  it.each([
+    [1000, false],
+    [1001, false],
+    [1002, true],
+    [1005, false],
+    [1006, false],
+    [1011, true],
+    [1012, false],
+    [1013, false],
+    [1014, false],
+    [1015, true],
+    [1999, true],
+    [999, false],
+    [2000, false],
+    [4400, true],
+    [4403, false],
+    [4408, false],
+    [4500, true],
+  ])('graphql-ws gives up after a close with %i: %s', (code, givesUp) => {
+    expect(graphqlWsGivesUp(code)).toBe(givesUp);
+  });
+
+  it.each([
+    [3999, false],
+    [4000, true],
+    [4999, true],
+    [5000, false],
+  ])('%i is an application close code: %s', (code, application) => {
+    expect(isApplicationCloseCode(code)).toBe(application);
+  });
+
+  it('should send new subscriptions over SSE only on SSE, and name the current socket only on the WebSocket', () => {
+    expect([connected, waiting(), sse(socket(3)), { kind: 'gave-up' } as const].map((phase) => modeOf(state(phase)))).toEqual(['ws', 'ws', 'sse', 'ws']);
+    expect([connected, waiting(), sse(socket(3))].map((phase) => currentSocket(state(phase)))).toEqual([1, null, null]);
   });
 });
 

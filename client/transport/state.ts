@@ -218,7 +218,7 @@ export function initialState(config: MachineConfig, status: ConnectionStatus): S
     },
     effects: [],
   };
-  if (config.webSocket) openSocket(draft, 'current');
+  if (config.webSocket) openSocket(draft);
   else {
     setPhase(draft, { kind: 'sse', probe: null, probeTimer: false });
     setStatus(draft, 'fallback-sse');
@@ -232,7 +232,7 @@ export function transition(state: TransportState, event: TransportEvent): Step {
   const draft: Draft = { state, effects: [] };
   switch (event.type) {
     case 'ws-connecting':
-      if (!updateSocket(draft, event.socket, { opened: false, since: state.serverBacks })) break;
+      updateSocket(draft, event.socket, { opened: false, since: state.serverBacks });
       if (currentSocket(state) === event.socket && state.status !== 'offline') setStatus(draft, state.everConnected ? 'reconnecting' : 'connecting');
       break;
     case 'ws-opened':
@@ -253,13 +253,14 @@ export function transition(state: TransportState, event: TransportEvent): Step {
     case 'replacement-due':
       if (draft.state.phase.kind !== 'ws-waiting') break;
       setPhase(draft, { kind: 'ws-waiting', replacementTimer: false });
-      openSocket(draft, 'current');
+      openSocket(draft);
       break;
     case 'probe-due': {
       const { phase } = draft.state;
       if (phase.kind !== 'sse') break;
-      setPhase(draft, { ...phase, probeTimer: false });
-      if (!phase.probe) openSocket(draft, 'probe');
+      const fired = { ...phase, probeTimer: false };
+      setPhase(draft, fired);
+      if (!phase.probe) openProbe(draft, fired);
       break;
     }
     case 'http-checked':
@@ -305,8 +306,6 @@ function wsConnected(draft: Draft, id: SocketId) {
 
 function wsClosed(draft: Draft, event: Extract<TransportEvent, { type: 'ws-closed' }>) {
   const { socket: id, code, reason } = event;
-  const wasAcked = socketInUse(draft.state, id)?.acked ?? false;
-  updateSocket(draft, id, { acked: false });
   const { phase } = draft.state;
   if (phase.kind === 'sse' && phase.probe?.id === id) {
     draft.effects.push({ type: 'close-socket', socket: id, wait: false });
@@ -315,8 +314,9 @@ function wsClosed(draft: Draft, event: Extract<TransportEvent, { type: 'ws-close
     return;
   }
   if (phase.kind !== 'ws' || phase.socket.id !== id) return;
-  const { socket } = phase;
-  if (wasAcked) {
+  const { socket } = phase; // as it was before this close
+  setPhase(draft, { kind: 'ws', socket: { ...socket, acked: false } });
+  if (socket.acked) {
     if (fatalCloseCodes.has(code)) {
       // graphql-ws gives up on these and fails the subscriptions itself.
       setStatus(draft, 'offline');
@@ -369,7 +369,7 @@ function httpChecked(draft: Draft, reachable: boolean) {
     resetFailures(draft);
     // No longer "cannot be reached": the WebSocket is on its way back.
     setStatus(draft, draft.state.everConnected ? 'reconnecting' : 'connecting');
-    if (phase.kind === 'ws-waiting') openSocket(draft, 'current');
+    if (phase.kind === 'ws-waiting') openSocket(draft);
     return;
   }
   if (reachable && draft.state.config.sseFallback) {
@@ -396,7 +396,7 @@ function restart(draft: Draft) {
     return;
   }
   setStatus(draft, draft.state.everConnected ? 'reconnecting' : 'connecting');
-  openSocket(draft, 'current');
+  openSocket(draft);
   interrupt(draft, 'ws', 'reconnecting with new credentials');
 }
 
@@ -423,17 +423,15 @@ function setStatus(draft: Draft, status: ConnectionStatus) {
   draft.effects.push({ type: 'set-status', status });
 }
 
-/** Changes the socket `id` if it is in use; returns whether it was. */
-function updateSocket(draft: Draft, id: SocketId, changes: Partial<Omit<SocketState, 'id'>>): boolean {
+/** Changes the socket `id` if it is in use (events of sockets no longer in use change nothing). */
+function updateSocket(draft: Draft, id: SocketId, changes: Partial<Omit<SocketState, 'id'>>) {
   const { phase } = draft.state;
   if (phase.kind === 'ws' && phase.socket.id === id) setPhase(draft, { ...phase, socket: { ...phase.socket, ...changes } });
   else if (phase.kind === 'sse' && phase.probe?.id === id) setPhase(draft, { ...phase, probe: { ...phase.probe, ...changes } });
-  else return false;
-  return true;
 }
 
 const interrupt = (draft: Draft, via: 'ws' | 'sse', reason: string, socket?: SocketId) => {
-  draft.effects.push(socket === undefined ? { type: 'interrupt', via, reason } : { type: 'interrupt', via, reason, socket });
+  draft.effects.push({ type: 'interrupt', via, reason, socket });
 };
 
 /** Leaves the current phase for `next`: stops its timers and closes the sockets `next` does not keep. */
@@ -448,21 +446,25 @@ function enter(draft: Draft, next: Phase, keep?: SocketId) {
   setPhase(draft, next);
 }
 
-/**
- * A new graphql-ws client: the current socket (subscriptions waiting for one
- * start on it) or, on SSE, a probe.
- */
-function openSocket(draft: Draft, role: 'current' | 'probe') {
+/** A new graphql-ws client, in use before it exists: with `lazy: false` it reports `connecting` synchronously. */
+function newSocket(draft: Draft): SocketState {
   const socket: SocketState = { id: draft.state.nextSocket, acked: false, opened: false, since: draft.state.serverBacks };
   update(draft, { nextSocket: socket.id + 1 });
-  // In use before the client exists: with `lazy: false` it reports `connecting` synchronously.
-  if (role === 'current') enter(draft, { kind: 'ws', socket });
-  else {
-    const { phase } = draft.state;
-    if (phase.kind === 'sse') setPhase(draft, { ...phase, probe: socket });
-  }
+  return socket;
+}
+
+/** A new current socket; the subscriptions waiting for one start on it. */
+function openSocket(draft: Draft) {
+  const socket = newSocket(draft);
+  enter(draft, { kind: 'ws', socket });
+  draft.effects.push({ type: 'open-socket', socket: socket.id }, { type: 'attach-waiting' });
+}
+
+/** On SSE: a WebSocket attempt to switch back. */
+function openProbe(draft: Draft, phase: Extract<Phase, { kind: 'sse' }>) {
+  const socket = newSocket(draft);
+  setPhase(draft, { ...phase, probe: socket });
   draft.effects.push({ type: 'open-socket', socket: socket.id });
-  if (role === 'current') draft.effects.push({ type: 'attach-waiting' });
 }
 
 function cancelFallbackTimer(draft: Draft) {
@@ -492,16 +494,16 @@ function giveUp(draft: Draft) {
   draft.effects.push({ type: 'attach-waiting' }, { type: 'fail', failure: { kind: 'gave-up', attempts: draft.state.failures } });
 }
 
-/** In `ws-waiting`: opens the next socket after the backoff of the failures so far. */
+/** In `ws-waiting` (its callers' phase): opens the next socket after the backoff of the failures so far. */
 function scheduleReplacement(draft: Draft) {
-  if (draft.state.phase.kind !== 'ws-waiting') return;
   draft.effects.push({ type: 'start-timer', timer: 'replacement', delay: { backoffAttempt: draft.state.failures - 1 } });
   setPhase(draft, { kind: 'ws-waiting', replacementTimer: true });
 }
 
+/** On SSE (reached with a WebSocket constructor only, so there is something to probe): the next probe after `wsProbeIntervalMs`. */
 function scheduleProbe(draft: Draft) {
   const { phase, config } = draft.state;
-  if (phase.kind !== 'sse' || !config.webSocket) return;
+  if (phase.kind !== 'sse') return;
   draft.effects.push({ type: 'start-timer', timer: 'probe', delay: { ms: config.wsProbeIntervalMs } });
   setPhase(draft, { ...phase, probeTimer: true });
 }

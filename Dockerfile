@@ -3,7 +3,7 @@
 #   docker build -t realmcast .
 #   docker run -p 4000:4000 -e JWT_SECRET=$(openssl rand -base64 48) -v realmcast-data:/app/data realmcast
 #
-# test/dockerfile.test.ts runs these same steps without a container engine
+# test/deploy/dockerfile.test.ts runs these same steps without a container engine
 # (install, build, prune dev dependencies, start the compiled server) and
 # checks /, /graphql and a subscription against the result.
 

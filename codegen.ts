@@ -4,7 +4,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * Typed documents for the Realmcast client: `npm run codegen` reads the schema
  * and every operation under `client/` (one `.graphql` file per use, in
  * `client/operations/`) and writes `client/generated/`. The output is
- * committed and never edited by hand; `test/client-codegen.test.ts` fails when
+ * committed and never edited by hand; `test/client/codegen.test.ts` fails when
  * it is stale.
  */
 const config: CodegenConfig = {

@@ -57,7 +57,7 @@ export const realmcastTypePolicies: TypePolicies = {
  * The concrete types of each interface in the schema. The cache needs them to
  * match inline fragments such as `... on TurnResolved` in a `gameEvents`
  * result; without them it guesses, warns "missing possibleTypes" and may drop
- * fields. `test/client-cache.test.ts` keeps this in step with schema.graphql.
+ * fields. `test/client/cache.test.ts` keeps this in step with schema.graphql.
  */
 export const realmcastPossibleTypes: Readonly<Record<string, readonly string[]>> = {
   GameEvent: [

@@ -11,7 +11,7 @@
  * acknowledgement while plain HTTP works, and back to the WebSocket once a
  * probe gets through. Every counter and timer that decides this lives in the
  * state, so a table of "given this state, this event → that state, those
- * effects" describes the transport whole (`test/client-transport-state.test.ts`).
+ * effects" describes the transport whole (`test/client/transport-state.test.ts`).
  */
 import { CloseCode } from 'graphql-ws';
 import type { ConnectionStatus } from '../status.js';

@@ -1,11 +1,11 @@
 /**
- * The concurrency races of `concurrency-scenarios.ts` on three server
+ * The concurrency races of `support/concurrency-scenarios.ts` on three server
  * processes sharing one PostgreSQL database and one Redis: requests of one
  * race land on different instances at the same moment.
  */
 import { beforeAll, describe, it } from 'vitest';
-import { chooseResolveAndLeaveAtOnce, everyoneChoosesAtOnce, ordersNeverOverspend, type Deployment } from '../concurrency-scenarios.js';
-import { createTestDatabase, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix } from './support.js';
+import { chooseResolveAndLeaveAtOnce, everyoneChoosesAtOnce, ordersNeverOverspend, type Deployment } from '../support/concurrency-scenarios.js';
+import { createTestDatabase, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable();
 

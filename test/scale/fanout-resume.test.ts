@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gql, listening, startServer, subscribe, wsClient, type Subscription } from '../harness.js';
-import { createTestDatabase, cursorSeq, jwtSecret, redisUrl, servicesAvailable, testRedisPrefix } from './support.js';
+import { gql, listening, startServer, subscribe, wsClient, type Subscription } from '../support/harness.js';
+import { createTestDatabase, cursorSeq, jwtSecret, redisUrl, servicesAvailable, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable();
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gql, subscribe, wsClient } from '../harness.js';
+import { gql, subscribe, wsClient } from '../support/harness.js';
 import {
   createTestDatabase,
   cursorSeq,
@@ -13,7 +13,7 @@ import {
   subscriberCount,
   testRedisPrefix,
   type Instance,
-} from './support.js';
+} from '../support/scale.js';
 
 const available = await servicesAvailable();
 

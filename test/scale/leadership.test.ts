@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLeaderLease, type LeaderLease } from '../../server/events/leadership.js';
 import { createLogger } from '../../server/logger.js';
-import { subscribe, onTeardown, wsClient } from '../harness.js';
+import { subscribe, onTeardown, wsClient } from '../support/harness.js';
 import {
   createTestDatabase,
   eventually,
@@ -14,7 +14,7 @@ import {
   testRedisPrefix,
   type Instance,
   type LogLine,
-} from './support.js';
+} from '../support/scale.js';
 
 const available = await servicesAvailable();
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

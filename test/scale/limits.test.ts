@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drawScenario } from '../../server/domain/scenarios.js';
-import { errorCode, gql, startServer } from '../harness.js';
-import { createTestDatabase, jwtSecret, redisUrl, servicesAvailable, testRedisPrefix } from './support.js';
+import { errorCode, gql, startServer } from '../support/harness.js';
+import { createTestDatabase, jwtSecret, redisUrl, servicesAvailable, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable();
 

@@ -4,8 +4,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrationProvider, type Dialect } from '../../server/store/migrations.js';
-import { gql, startServer, subscribe, tempDataDir, wsClient } from '../harness.js';
-import { createTestDatabase, servicesAvailable } from './support.js';
+import { gql, startServer, subscribe, tempDataDir, wsClient } from '../support/harness.js';
+import { createTestDatabase, servicesAvailable } from '../support/scale.js';
 
 const postgres = await servicesAvailable({ postgres: true });
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { errorCode, gql, onTeardown, subscribe, wsClient } from '../harness.js';
+import { errorCode, gql, onTeardown, subscribe, wsClient } from '../support/harness.js';
 import {
   adminPostgresUrl,
   createTestDatabase,
@@ -18,7 +18,7 @@ import {
   testRedisPrefix,
   redisClient,
   type Instance,
-} from './support.js';
+} from '../support/scale.js';
 
 const available = await servicesAvailable();
 

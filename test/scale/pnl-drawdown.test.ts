@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createStore } from '../../server/store/store.js';
-import { onTeardown } from '../harness.js';
-import { expectDrawdownsToAgree } from '../pnl-drawdown-cases.js';
-import { createTestDatabase, servicesAvailable } from './support.js';
+import { onTeardown } from '../support/harness.js';
+import { expectDrawdownsToAgree } from '../support/pnl-drawdown-cases.js';
+import { createTestDatabase, servicesAvailable } from '../support/scale.js';
 
 const available = await servicesAvailable({ postgres: true });
 

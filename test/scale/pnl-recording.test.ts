@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gql, subscribe, wsClient } from '../harness.js';
-import { createTestDatabase, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix, type Instance } from './support.js';
+import { gql, subscribe, wsClient } from '../support/harness.js';
+import { createTestDatabase, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix, type Instance } from '../support/scale.js';
 
 const available = await servicesAvailable();
 

@@ -5,8 +5,8 @@ import { createRealmPubSub } from '../../server/events/pubsub.js';
 import { createLogger } from '../../server/logger.js';
 import { migrationProvider } from '../../server/store/migrations.js';
 import { createStore, type Store } from '../../server/store/store.js';
-import { gql, onTeardown, startServer } from '../harness.js';
-import { createTestDatabase, servicesAvailable } from './support.js';
+import { gql, onTeardown, startServer } from '../support/harness.js';
+import { createTestDatabase, servicesAvailable } from '../support/scale.js';
 
 const available = await servicesAvailable({ postgres: true });
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createGame, gameEventsQuery, joinGame } from '../game-helpers.js';
-import { errorCode, gql, subscribe, wsClient, type Subscription } from '../harness.js';
-import { createTestDatabase, redisClient, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix, type Instance } from './support.js';
+import { createGame, gameEventsQuery, joinGame } from '../support/games.js';
+import { errorCode, gql, subscribe, wsClient, type Subscription } from '../support/harness.js';
+import { createTestDatabase, redisClient, redisUrl, servicesAvailable, signToken, spawnInstance, testRedisPrefix, type Instance } from '../support/scale.js';
 
 const available = await servicesAvailable();
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { PlayerRef } from '../../server/events/topics.js';
 import { createRedisPresenceTracker, type RedisPresenceOptions } from '../../server/presence/redis.js';
 import type { PresenceTracker } from '../../server/presence/tracker.js';
-import { onTeardown } from '../harness.js';
-import { randomSuffix, redisUrl, servicesAvailable, startProxy, testRedisPrefix } from './support.js';
+import { onTeardown } from '../support/harness.js';
+import { randomSuffix, redisUrl, servicesAvailable, startProxy, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 

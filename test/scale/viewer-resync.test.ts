@@ -4,9 +4,9 @@
  * subscribers would otherwise keep a stale view until the next change.
  */
 import { describe, expect, it } from 'vitest';
-import { createGame, joinGame } from '../game-helpers.js';
-import { gql, listening, startServer, subscribe, wsClient } from '../harness.js';
-import { eventually, readyStatus, servicesAvailable, startPrivateRedis } from './support.js';
+import { createGame, joinGame } from '../support/games.js';
+import { gql, listening, startServer, subscribe, wsClient } from '../support/harness.js';
+import { eventually, readyStatus, servicesAvailable, startPrivateRedis } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 

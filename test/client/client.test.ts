@@ -18,8 +18,8 @@ import {
   WorldFeedDocument,
 } from '../../client/generated/graphql.js';
 import { encodeCursor } from '../../server/events/event-log.js';
-import { collect, realmcastClient } from '../support/client-harness.js';
-import { listening, startServer } from '../support/harness.js';
+import { realmcastClient } from '../support/client-harness.js';
+import { collect, listening, startServer } from '../support/harness.js';
 
 describe('client: queries and mutations', () => {
   it('should read the market, factions and world feed through typed queries', async () => {

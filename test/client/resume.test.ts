@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { MarketTickerDocument, MeDocument, PlaceOrderDocument, PortfolioChangedDocument, SetStockPriceDocument } from '../../client/generated/graphql.js';
 import type { ResubscribeEvent } from '../../client/index.js';
 import { encodeCursor } from '../../server/events/event-log.js';
-import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from '../support/client-harness.js';
-import { listening, startServer } from '../support/harness.js';
+import { priceSeries, realmcastClient, startHttpProxy, streamWithCuts } from '../support/client-harness.js';
+import { collect, listening, startServer } from '../support/harness.js';
 
 describe('client: resume across reconnects', () => {
   it('should deliver every tick once and in order while the connection is cut repeatedly mid-stream', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url);
+    const proxy = await startHttpProxy(app.url);
     const resumed: ResubscribeEvent[] = [];
     const realm = realmcastClient(proxy.url, { onResubscribe: (event) => resumed.push(event) });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
@@ -39,7 +39,7 @@ describe('client: resume across reconnects', () => {
 
   it('should notice a connection that silently stopped answering and resume on a new one', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url);
+    const proxy = await startHttpProxy(app.url);
     const realm = realmcastClient(proxy.url, { keepAliveMs: 100 });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
     const ticks = collect(realm.client.subscribe({ query: MarketTickerDocument, variables: { symbols: ['SHIP'] } }));
@@ -68,7 +68,7 @@ describe('client: resume across reconnects', () => {
 describe('client: credentials', () => {
   it('should call getToken again when it reconnects and use the new identity on the socket', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url);
+    const proxy = await startHttpProxy(app.url);
     const [alice, bob] = [await app.token('PLAYER', 'alice'), await app.token('PLAYER', 'bob')];
     let token = alice;
     let calls = 0;

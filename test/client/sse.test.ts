@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MarketTickerDocument, SetStockPriceDocument, StocksDocument, WorldFeedDocument, AnnounceWorldEventDocument } from '../../client/generated/graphql.js';
 import { ConnectionGaveUpError, WebSocketAuthError, type ConnectionStatus, type ResubscribeEvent } from '../../client/index.js';
-import { collect, priceSeries, realmcastClient, startProxy, streamWithCuts } from '../support/client-harness.js';
-import { listening, startServer } from '../support/harness.js';
+import { priceSeries, realmcastClient, startHttpProxy, streamWithCuts } from '../support/client-harness.js';
+import { collect, listening, startServer } from '../support/harness.js';
 
 describe('client: SSE fallback', () => {
   it('should move subscriptions to SSE by itself when a proxy refuses the WebSocket upgrade', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const proxy = await startHttpProxy(app.url, { refuseUpgrades: true });
     const statuses: ConnectionStatus[] = [];
     const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000 });
     realm.status.subscribe((status) => statuses.push(status));
@@ -26,7 +26,7 @@ describe('client: SSE fallback', () => {
 
   it('should be on SSE before a third backoff when the upgrade is refused, with the default delays', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const proxy = await startHttpProxy(app.url, { refuseUpgrades: true });
     // The default delays (500 ms doubling): three attempts would take ~0.4 + 0.75 s; fallbackAfterMs (500 ms) comes first.
     const realm = realmcastClient(proxy.url, { retryDelayMs: 500, maxRetryDelayMs: 15_000, wsProbeIntervalMs: 60_000 });
     await realm.status.when('fallback-sse');
@@ -36,7 +36,7 @@ describe('client: SSE fallback', () => {
 
   it('should give up after maxRetries failed attempts, fail subscriptions with ConnectionGaveUpError, and start over on reconnect()', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { closeUpgradesWith: 1011 });
+    const proxy = await startHttpProxy(app.url, { closeUpgradesWith: 1011 });
     const realm = realmcastClient(proxy.url, { maxRetries: 2, sseFallback: false });
     const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
     await realm.status.when('failed');
@@ -60,7 +60,7 @@ describe('client: SSE fallback', () => {
     'should count a close with %i before the acknowledgement as a failed attempt and fall back to SSE',
     async (code) => {
       const app = await startServer();
-      const proxy = await startProxy(app.url, { closeUpgradesWith: code });
+      const proxy = await startHttpProxy(app.url, { closeUpgradesWith: code });
       const statuses: ConnectionStatus[] = [];
       const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000 });
       realm.status.subscribe((status) => statuses.push(status));
@@ -80,7 +80,7 @@ describe('client: SSE fallback', () => {
 
   it('should retry a WebSocket closed with 1011 before the acknowledgement, without SSE', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { closeUpgradesWith: 1011 });
+    const proxy = await startHttpProxy(app.url, { closeUpgradesWith: 1011 });
     const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1_000, fallbackAfterMs: 60_000 });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
     const feed = collect(realm.client.subscribe({ query: WorldFeedDocument }));
@@ -106,7 +106,7 @@ describe('client: SSE fallback', () => {
 
   it('should resume over SSE across cut streams with nothing lost or repeated', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const proxy = await startHttpProxy(app.url, { refuseUpgrades: true });
     const resumed: ResubscribeEvent[] = [];
     const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 60_000, onResubscribe: (event) => resumed.push(event) });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
@@ -131,7 +131,7 @@ describe('client: SSE fallback', () => {
 
   it('should switch back to the WebSocket once a probe gets through, without losing events', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url, { refuseUpgrades: true });
+    const proxy = await startHttpProxy(app.url, { refuseUpgrades: true });
     const realm = realmcastClient(proxy.url, { wsProbeIntervalMs: 50 });
     const gm = realmcastClient(app.url, { token: await app.token('GAME_MASTER') });
     await realm.status.when('fallback-sse');
@@ -175,7 +175,7 @@ describe('client: SSE fallback', () => {
 
   it('should not count a WebSocket attempt begun while the server was down that fails after it is seen back, and reconnect over the WebSocket', async () => {
     const app = await startServer();
-    const proxy = await startProxy(app.url);
+    const proxy = await startHttpProxy(app.url);
     // Every failure checks HTTP at once, and a retry waits far longer than a check takes:
     // were the late failure counted, the check it starts would find HTTP working and pick SSE.
     const realm = realmcastClient(proxy.url, { fallbackAfterFailures: 1, retryDelayMs: 400, maxRetryDelayMs: 400 });

@@ -13,7 +13,7 @@ import {
   signToken,
   spawnInstance,
   startPrivateRedis,
-  startProxy,
+  startTcpProxy,
   subscriberCount,
   testRedisPrefix,
   redisClient,
@@ -81,7 +81,7 @@ describe.skipIf(!available)('failure behaviour', () => {
   it('should fail mutations masked and write nothing while PostgreSQL is unreachable, then recover by itself', { timeout: 60_000 }, async () => {
     const db = await createTestDatabase();
     const target = new URL(adminPostgresUrl);
-    const proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const proxied = new URL(db.url);
     proxied.port = String(proxy.port);
     const app = await spawnInstance('A', { DATABASE_URL: proxied.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix() });

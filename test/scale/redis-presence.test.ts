@@ -3,7 +3,7 @@ import type { PlayerRef } from '../../server/events/topics.js';
 import { createRedisPresenceTracker, type RedisPresenceOptions } from '../../server/presence/redis.js';
 import type { PresenceTracker } from '../../server/presence/tracker.js';
 import { onTeardown } from '../support/harness.js';
-import { randomSuffix, redisUrl, servicesAvailable, startProxy, testRedisPrefix } from '../support/scale.js';
+import { randomSuffix, redisUrl, servicesAvailable, startTcpProxy, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 
@@ -165,7 +165,7 @@ describe.skipIf(!available)('Redis presence tracker', () => {
 
   it('should expire the holds of an instance that stops renewing them, and emit one offline within ttl + grace + sweep', async () => {
     const [host, port] = new URL(redisUrl).host.split(':');
-    const proxy = await startProxy({ host: host!, port: Number(port ?? 6379) });
+    const proxy = await startTcpProxy({ host: host!, port: Number(port ?? 6379) });
     const { tracker, transition, of, trackers, errors } = cluster();
     const a = tracker('A', { redis: `redis://127.0.0.1:${proxy.port}` });
     tracker('B');

@@ -7,8 +7,8 @@ import { optionsFromEnvironment, resolveOptions } from '../../server/config.js';
 import { excerpt } from '../../server/errors.js';
 import { WorldFeedDocument } from '../../client/generated/graphql.js';
 import type { ResubscribeEvent } from '../../client/index.js';
-import { collect, realmcastClient } from '../support/client-harness.js';
-import { errorCode, gql, listening, startServer, tempDataDir } from '../support/harness.js';
+import { realmcastClient } from '../support/client-harness.js';
+import { collect, errorCode, gql, listening, startServer, tempDataDir } from '../support/harness.js';
 import { eventually } from '../support/scale.js';
 
 const run = promisify(execFile);

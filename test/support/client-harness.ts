@@ -1,15 +1,14 @@
 /**
- * Test helpers for the Realmcast client: a client wired for Node, a queue over
- * Apollo's subscription observables, and a small HTTP proxy that can cut every
- * connection or refuse WebSocket upgrades, standing in for flaky networks and
- * WebSocket-hostile proxies.
+ * Test helpers for the Realmcast client: a client wired for Node, and a small
+ * HTTP proxy that can cut every connection or refuse WebSocket upgrades,
+ * standing in for flaky networks and WebSocket-hostile proxies. Observables
+ * are read with `collect` from harness.ts.
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { Observable, Subscribable } from 'rxjs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createRealmcastClient, type RealmcastClient, type RealmcastClientOptions } from '../../client/index.js';
-import { onTeardown } from './harness.js';
+import { onTeardown, type Collector } from './harness.js';
 
 /** A Realmcast client for `url` on Node with fast retries, disposed after the file's tests. */
 export function realmcastClient(url: string, options: Partial<RealmcastClientOptions> = {}): RealmcastClient {
@@ -25,75 +24,7 @@ export function realmcastClient(url: string, options: Partial<RealmcastClientOpt
   return realm;
 }
 
-/** Values of an observable, queued: `next()` waits for the next one. */
-export interface Collector<T> {
-  /** Everything received so far, in order. */
-  readonly received: T[];
-  /** The next value not yet taken (waiting up to `timeoutMs`); fails once the observable has errored or completed. */
-  next(timeoutMs?: number): Promise<T>;
-  /** Takes `count` values in order. */
-  take(count: number, timeoutMs?: number): Promise<T[]>;
-  /** Resolves with the error the observable ends with. */
-  readonly failed: Promise<unknown>;
-  unsubscribe(): void;
-}
-
-export function collect<T>(observable: Observable<T>): Collector<T>;
-export function collect<T>(observable: Subscribable<T>): Collector<T>;
-export function collect<T>(observable: Subscribable<T>): Collector<T> {
-  const received: T[] = [];
-  let taken = 0;
-  const waiters: Array<() => void> = [];
-  let fail!: (error: unknown) => void;
-  const failed = new Promise<unknown>((resolve) => (fail = resolve));
-  // Once the observable errors or completes, `next()` fails at once instead of waiting out its timeout.
-  let ending: Error | undefined;
-  const end = (error: Error) => {
-    ending = error;
-    waiters.splice(0).forEach((wake) => wake());
-  };
-  const subscription = observable.subscribe({
-    next: (value) => {
-      received.push(value);
-      waiters.splice(0).forEach((wake) => wake());
-    },
-    error: (error) => {
-      fail(error);
-      end(new Error(`observable failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error }));
-    },
-    complete: () => end(new Error('observable completed')),
-  });
-  onTeardown(() => subscription.unsubscribe());
-  const next = async (timeoutMs = 5_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    while (taken >= received.length) {
-      if (ending) throw ending;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no value within ${timeoutMs} ms (received ${received.length})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return received[taken++]!;
-  };
-  return {
-    received,
-    next,
-    async take(count, timeoutMs) {
-      const values: T[] = [];
-      for (let i = 0; i < count; i++) values.push(await next(timeoutMs));
-      return values;
-    },
-    failed,
-    unsubscribe: () => subscription.unsubscribe(),
-  };
-}
-
-export interface TestProxy {
+export interface HttpProxy {
   /** The proxy's GraphQL URL (same path as the target's). */
   url: string;
   /** Destroys every open connection through the proxy, both sides; returns how many. */
@@ -132,10 +63,10 @@ export interface TestProxy {
  * streams responses (so SSE works), tunnels WebSocket upgrades unless told to
  * refuse them. Closed after the file's tests.
  */
-export async function startProxy(
+export async function startHttpProxy(
   target: string,
   options: { refuseUpgrades?: boolean; closeUpgradesWith?: number } = {},
-): Promise<TestProxy> {
+): Promise<HttpProxy> {
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {

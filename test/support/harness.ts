@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import type { Observable, Subscribable } from 'rxjs';
 import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { createApp, type App, type CreateAppOptions } from '../../server/app.js';
@@ -107,95 +108,131 @@ export function wsClient(url: string, token?: string, options: Partial<Parameter
   return client;
 }
 
-/**
- * A subscription with a queue: `next()` waits for the next result and fails
- * (never hangs) when the server sends an error, completes the operation, or
- * nothing arrives within `timeoutMs`. `failed`/`completed` resolve for tests
- * that expect exactly that.
- */
-export interface Subscription<T> {
+/** Values of a subscription or an observable, queued: `next()` waits for the next one. */
+export interface Collector<T> {
+  /** Everything received so far, in order, taken or not. */
+  readonly received: T[];
+  /**
+   * The next value not yet taken, waiting up to `timeoutMs` (default 5 s);
+   * fails (never hangs) once the source has errored or completed.
+   */
   next(timeoutMs?: number): Promise<T>;
-  /** Takes `count` results in order. */
+  /** Takes `count` values in order. */
   take(count: number, timeoutMs?: number): Promise<T[]>;
-  /** Resolves with the errors when the operation fails. */
+  /** Resolves with what the source fails with (for a graphql-ws result: its `errors`). */
   readonly failed: Promise<unknown>;
-  /** Resolves when the server completes the operation. */
+  /** Resolves when the source completes. */
   readonly completed: Promise<void>;
   unsubscribe(): void;
 }
 
-/** What a subscription delivered, in order: a result, or how it ended. */
-type Delivery<T> = { value: T } | { end: Error };
+/** What a source calls: values, then at most one `error` or `complete`. */
+export interface Sink<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
 
-export function subscribe<T = Record<string, any>>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Subscription<T> {
-  const deliveries: Array<Delivery<T>> = [];
-  const waiters: Array<(delivery: Delivery<T>) => void> = [];
+/** Anything subscribed with a sink: rxjs and Apollo observables, or an adapter such as `subscribe`'s. */
+export interface Source<T> {
+  subscribe(sink: Sink<T>): { unsubscribe(): void };
+}
+
+const describeError = (error: unknown) => (error instanceof Error ? error.message : JSON.stringify(error));
+
+export function collect<T>(observable: Observable<T>): Collector<T>;
+export function collect<T>(source: Subscribable<T> | Source<T>): Collector<T>;
+/**
+ * The one queue tests read live values through: `subscribe` (graphql-ws) and
+ * the client tests (Apollo observables) both use it. Unsubscribed after the
+ * file's tests.
+ */
+export function collect<T>(source: Subscribable<T> | Source<T>): Collector<T> {
+  const received: T[] = [];
+  let taken = 0;
+  const waiters: Array<() => void> = [];
   let fail!: (error: unknown) => void;
   let complete!: () => void;
   const failed = new Promise<unknown>((resolve) => (fail = resolve));
   const completed = new Promise<void>((resolve) => (complete = resolve));
-  // Once ended, every later `next()` gets the same ending.
-  let ending: Delivery<T> | undefined;
-  const deliver = (delivery: Delivery<T>) => {
-    if (ending) return;
-    if ('end' in delivery) ending = delivery;
-    const waiter = waiters.shift();
-    if (waiter) waiter(delivery);
-    else deliveries.push(delivery);
+  // Once the source has ended nothing more is queued, and every `next()` past the queued values fails the same way at once.
+  let ending: Error | undefined;
+  const wake = () => waiters.splice(0).forEach((waiter) => waiter());
+  const end = (error: Error) => {
+    ending = error;
+    wake();
   };
-  const describe = (error: unknown) => (error instanceof Error ? error.message : JSON.stringify(error));
-  const unsubscribe = client.subscribe<T>(
-    { query, variables },
-    {
-      next: (result: ExecutionResult<T>) => {
-        if (result.errors) {
-          fail(result.errors);
-          return deliver({ end: new Error(`subscription failed: ${describe(result.errors)}`) });
-        }
-        deliver({ value: result.data as T });
-      },
-      error: (error) => {
-        fail(error);
-        deliver({ end: new Error(`subscription failed: ${describe(error)}`) });
-      },
-      complete: () => {
-        complete();
-        deliver({ end: new Error('subscription completed') });
-      },
+  const subscription = (source as Source<T>).subscribe({
+    next: (value) => {
+      if (ending) return;
+      received.push(value);
+      wake();
     },
-  );
+    error: (error) => {
+      if (ending) return;
+      fail(error);
+      end(new Error(`subscription failed: ${describeError(error)}`, { cause: error }));
+    },
+    complete: () => {
+      if (ending) return;
+      complete();
+      end(new Error('subscription completed'));
+    },
+  });
+  const unsubscribe = () => subscription.unsubscribe();
   onTeardown(unsubscribe);
-  const unwrap = (delivery: Delivery<T>) => ('value' in delivery ? Promise.resolve(delivery.value) : Promise.reject(delivery.end));
-  const next = (timeoutMs = 5_000) => {
-    const queued = deliveries.shift() ?? ending;
-    if (queued !== undefined) return unwrap(queued);
-    return new Promise<T>((resolve, reject) => {
-      const waiter = (delivery: Delivery<T>) => {
-        clearTimeout(timer);
-        unwrap(delivery).then(resolve, reject);
-      };
-      const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        reject(new Error(`no subscription event within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.push(waiter);
-    });
+  const next = async (timeoutMs = 5_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    while (taken >= received.length) {
+      if (ending) throw ending;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`no subscription event within ${timeoutMs} ms (received ${received.length})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return received[taken++]!;
   };
   return {
+    received,
     next,
     async take(count, timeoutMs) {
-      const taken: T[] = [];
-      for (let i = 0; i < count; i++) taken.push(await next(timeoutMs));
-      return taken;
+      const values: T[] = [];
+      for (let i = 0; i < count; i++) values.push(await next(timeoutMs));
+      return values;
     },
     failed,
     completed,
     unsubscribe,
   };
+}
+
+/** A graphql-ws subscription read through `collect`: a result with `errors` fails it. */
+export type Subscription<T> = Collector<T>;
+
+/** Subscribes `query` on `client` and queues its results (see `collect`). */
+export function subscribe<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Subscription<T> {
+  const results: Source<T> = {
+    subscribe: (sink) => ({
+      unsubscribe: client.subscribe<T>(
+        { query, variables },
+        {
+          next: (result: ExecutionResult<T>) => (result.errors ? sink.error(result.errors) : sink.next(result.data as T)),
+          error: (error) => sink.error(error),
+          complete: () => sink.complete(),
+        },
+      ),
+    }),
+  };
+  return collect(results);
 }
 
 /** Resolves when the client is connected and acknowledged. */

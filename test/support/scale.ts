@@ -360,7 +360,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 }
 
 /** A TCP proxy to `target` that a test can cut (a network partition) and restore. */
-export interface Proxy {
+export interface TcpProxy {
   port: number;
   /** Refuses new connections and resets every open one. */
   cut(): Promise<void>;
@@ -368,7 +368,7 @@ export interface Proxy {
   restore(): Promise<void>;
 }
 
-export async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;

@@ -9,8 +9,11 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Guards against a hang, not a speed check: every test waits on events,
+    // and on a machine busy with other jobs spawning a server, a browser or
+    // tsc can take several times as long as on an idle one.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     // Two cores here: files run in parallel, each on its own ports and data dirs.
     maxWorkers: 2,
   },

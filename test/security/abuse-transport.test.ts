@@ -180,7 +180,7 @@ describe('abuse: consumers that never read', () => {
     await eventually(async () => {
       last = await drops();
       return last.ws >= 20 && last.sse >= 20;
-    }, 'every non-reading consumer to be dropped', 30_000, 250).catch((error: Error) => {
+    }, 'every non-reading consumer to be dropped', 110_000, 250).catch((error: Error) => {
       throw new Error(`${error.message}; dropped so far: ${JSON.stringify(last)}`);
     });
     await expectHealthy(app);

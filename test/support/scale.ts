@@ -271,7 +271,8 @@ export async function spawnInstance(name: string, env: Record<string, string>): 
     });
   };
 
-  const listening = await waitForLog((line) => line.msg === 'Realmcast listening', 30_000);
+  // A bound on a hang: three instances starting on a busy two-core machine take most of a minute.
+  const listening = await waitForLog((line) => line.msg === 'Realmcast listening', 120_000);
   const url = String(listening.url);
   return {
     name,

@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gql, subscribe, wsClient } from '../support/harness.js';
+import { eventually, gql, subscribe, wsClient } from '../support/harness.js';
 import {
   createTestDatabase,
   cursorSeq,
-  eventually,
   headCursor,
   redisClient,
   redisUrl,

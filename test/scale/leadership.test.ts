@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLeaderLease, type LeaderLease } from '../../server/events/leadership.js';
 import { createLogger } from '../../server/logger.js';
-import { subscribe, onTeardown, wsClient } from '../support/harness.js';
+import { eventually, subscribe, onTeardown, wsClient } from '../support/harness.js';
 import {
   createTestDatabase,
-  eventually,
   randomSuffix,
   redisClient,
   redisUrl,

@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { errorCode, gql, onTeardown, subscribe, wsClient } from '../support/harness.js';
+import { errorCode, eventually, gql, onTeardown, subscribe, wsClient } from '../support/harness.js';
 import {
   adminPostgresUrl,
   createTestDatabase,
   cursorSeq,
-  eventually,
   headCursor,
   readyStatus,
   redisUrl,

@@ -3,8 +3,8 @@ import { createLogger } from '../../server/logger.js';
 import type { RealmPubSub } from '../../server/events/pubsub.js';
 import { createRedisPubSub, deserializePayload, serializePayload } from '../../server/events/redis-pubsub.js';
 import type { StreamEvent } from '../../server/events/topics.js';
-import { onTeardown } from '../support/harness.js';
-import { eventually, randomSuffix, redisClient, redisUrl, servicesAvailable, startPrivateRedis, subscriberCount, testRedisPrefix } from '../support/scale.js';
+import { eventually, onTeardown } from '../support/harness.js';
+import { randomSuffix, redisClient, redisUrl, servicesAvailable, startPrivateRedis, subscriberCount, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

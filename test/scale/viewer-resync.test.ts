@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createGame, joinGame } from '../support/games.js';
-import { gql, listening, startServer, subscribe, wsClient } from '../support/harness.js';
-import { eventually, readyStatus, servicesAvailable, startPrivateRedis } from '../support/scale.js';
+import { eventually, gql, listening, startServer, subscribe, wsClient } from '../support/harness.js';
+import { readyStatus, servicesAvailable, startPrivateRedis } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 

@@ -9,8 +9,7 @@ import { WorldFeedDocument } from '../../client/generated/graphql.js';
 import type { ResubscribeEvent } from '../../client/index.js';
 import { attack, expectHealthy, heapUsed, MiB } from '../support/abuse.js';
 import { realmcastClient } from '../support/client-harness.js';
-import { collect, gql, listening, onTeardown, startServer, subscribe, wsClient } from '../support/harness.js';
-import { eventually } from '../support/scale.js';
+import { collect, eventually, gql, listening, onTeardown, startServer, subscribe, wsClient } from '../support/harness.js';
 
 const wsUrl = (url: string) => url.replace(/^http/, 'ws');
 

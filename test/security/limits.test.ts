@@ -8,8 +8,7 @@ import { excerpt } from '../../server/errors.js';
 import { WorldFeedDocument } from '../../client/generated/graphql.js';
 import type { ResubscribeEvent } from '../../client/index.js';
 import { realmcastClient } from '../support/client-harness.js';
-import { collect, errorCode, gql, listening, startServer, tempDataDir } from '../support/harness.js';
-import { eventually } from '../support/scale.js';
+import { collect, errorCode, eventually, gql, listening, startServer, tempDataDir } from '../support/harness.js';
 
 const run = promisify(execFile);
 

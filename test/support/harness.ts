@@ -235,6 +235,22 @@ export function subscribe<T = Record<string, any>>(
   return collect(results);
 }
 
+/** Polls `condition` every `everyMs` until it holds; fails after `timeoutMs`. For process and service state only. */
+export async function eventually<T>(condition: () => Promise<T | false | undefined | null> | T | false | undefined | null, what: string, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 /** Resolves when the client is connected and acknowledged. */
 export function connected(client: Client): Promise<void> {
   return new Promise((resolve) => {

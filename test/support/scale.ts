@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createTokenIssuer, type Role } from '../../server/auth.js';
 import { encodeCursor } from '../../server/events/event-log.js';
-import { onTeardown, tempDataDir } from './harness.js';
+import { eventually, onTeardown, tempDataDir } from './harness.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -126,22 +126,6 @@ export function redisClient(url = redisUrl): Redis {
 export async function subscriberCount(redis: Redis, channel: string): Promise<number> {
   const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
   return Number(count);
-}
-
-/** Polls `condition` every `everyMs` until it holds; fails after `timeoutMs`. For process and service state only. */
-export async function eventually<T>(condition: () => Promise<T | false | undefined | null> | T | false | undefined | null, what: string, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 /** The shared secret of spawned instances, so tests can sign tokens they accept. */

@@ -124,6 +124,8 @@ async function calendarDays(db: Db, playerId: string, options: { month: string; 
   if (!match) throw badInput('month', '"month" must look like "2026-11".');
   const strategy = options.strategy === undefined ? wholeAccount : validStrategy(options.strategy);
   const [year, month] = [Number(match[1]), Number(match[2])];
+  // Date.UTC maps years 0–99 to 1900–1999, and nothing is recorded before the epoch anyway.
+  if (year < 1970) throw badInput('month', '"month" must be 1970-01 or later.');
   const monthStart = Date.UTC(year, month - 1, 1) / 1000;
   const monthEnd = Date.UTC(year, month, 1) / 1000;
   const today = dayStartSeconds(nowMs);

@@ -315,6 +315,8 @@ describe('trading analytics', () => {
     ['trades(last: 501)', '{ portfolio { trades(last: 501) { id } } }', 'last'],
     ['trades(last: 0)', '{ portfolio { trades(last: 0) { id } } }', 'last'],
     ['a malformed month', '{ portfolio { pnlCalendar(month: "2026-13") { date } } }', 'month'],
+    ['a month before 1970 (Date.UTC would read "0000" as 1900)', '{ portfolio { pnlCalendar(month: "0000-01") { date } } }', 'month'],
+    ['a month before the epoch', '{ portfolio { pnlCalendar(month: "1969-12") { date } } }', 'month'],
     ['more than 5,000 history points', '{ portfolio { pnlHistory(interval: SECOND, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z") { at } } }', 'from'],
     ['a history that ends before it starts', '{ portfolio { pnlHistory(interval: DAY, from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { at } } }', 'from'],
     ['a bad strategy filter', '{ portfolio { drawdown(strategy: "a/b") { max } } }', 'strategy'],

@@ -17,6 +17,7 @@ import { createRealmPubSub } from './events/pubsub.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { useTokenExpiry } from './limits/expiry.js';
 import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
+import { useAnalyticsInFlight } from './limits/in-flight.js';
 import { allowedOrigins, corsFor, useCsrf, useIntrospection, useOperationRateLimit, useOriginCheck, useQueryLimits } from './limits/plugins.js';
 import { createRateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logger.js';
@@ -199,7 +200,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     plugins: [
       useOriginCheck(origins),
       useCsrf(),
-      ...useQueryLimits(config),
+      // The cost of a range ending now is measured on the clock the analytics read with.
+      ...useQueryLimits({ ...config, clock: options.clock }),
       useIntrospection(config.introspection),
       useTokenExpiry(),
       useOperationRateLimit(limits),
@@ -210,6 +212,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       }),
       metrics.plugin(),
       delivery.plugin,
+      // Last: no later plugin may stop an execution it counted (the slot is freed when execution settles).
+      useAnalyticsInFlight(config.analyticsInFlight),
     ],
   });
 

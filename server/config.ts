@@ -164,6 +164,11 @@ export const configSchema = z.object({
   maxDepth: setting(z.number().int().min(1).default(10), { env: 'MAX_DEPTH', description: 'Deepest selection set of an operation (graphql-armor; introspection excepted).' }),
   maxAliases: setting(z.number().int().min(1).default(30), { env: 'MAX_ALIASES', description: 'Most aliases in one operation (graphql-armor).' }),
   maxCost: setting(z.number().int().min(1).default(20_000), { env: 'MAX_COST', description: 'Highest estimated cost of one operation (graphql-armor).' }),
+  analyticsInFlight: setting(z.number().int().min(1).default(2), {
+    env: 'ANALYTICS_IN_FLIGHT',
+    description:
+      'Operations reading P&L history (`pnlHistory`, `pnlCalendar`, `drawdown`) running at once per player on one instance; one more is refused with `RATE_LIMITED` (`extensions.limit: "analyticsInFlight"`, HTTP 429).',
+  }),
   maxTokens: setting(z.number().int().min(100).default(2_000), { env: 'MAX_TOKENS', description: 'Most tokens in one document, checked while parsing (graphql-armor).' }),
   tokenMaxTtlSeconds: setting(z.number().int().min(60).default(2_592_000), {
     env: 'TOKEN_MAX_TTL',

@@ -34,15 +34,64 @@ const intervalResolution: Record<PnlInterval, Resolution> = { SECOND: 's', MINUT
 /** Most points one `pnlHistory` answer may hold. */
 export const maxHistoryPoints = 5_000;
 /**
- * Extra query cost of one `drawdown` (graphql-armor's estimate, see
+ * Extra query cost of an all-time `drawdown` (graphql-armor's estimate, see
  * `server/limits/cost.ts`): the database scans every point of the period, up
  * to about 137,000 rows for all time, to answer one object. Nested in
  * `portfolio` (× 1.5 like every field), at the default MAX_COST of 20,000 an
- * operation can ask three drawdowns, not four.
+ * operation can ask three all-time drawdowns, not four. A shorter window
+ * costs its share ({@link drawdownCostOf}).
  */
 export const drawdownCost = 4_000;
+/** Rows an all-time drawdown scans for a player recorded every second for a year: what {@link drawdownCost} pays for. */
+export const drawdownAllTimeRows = 137_000;
+/**
+ * Extra query cost of one point `pnlHistory` may return: serializing points
+ * is its work. With the 5,000-point cap an unknown range costs 5,000 (× 1.5
+ * in `portfolio`), so the dashboard's query fits MAX_COST with a drawdown and
+ * 30 aliased default-window `pnlHistory(interval: SECOND)` (18,000 points) do not.
+ */
+export const historyPointCost = 1;
 /** Points of the default window (`from` omitted) per interval: 10 minutes, a day, a month, a year. */
 const defaultHistoryPoints: Record<PnlInterval, number> = { SECOND: 600, MINUTE: 1_440, HOUR: 720, DAY: 365 };
+
+/**
+ * A bound as an operation writes it, before it runs: epoch milliseconds,
+ * `'variable'` (unknown until it runs) or undefined (omitted: its default).
+ */
+export type BoundAsWritten = number | 'variable' | undefined;
+
+/**
+ * Most points a `pnlHistory` may return for its arguments as written (1 to
+ * {@link maxHistoryPoints}), assuming the worst wherever a variable decides:
+ * an unknown interval is the finest one, an unknown bound the cap.
+ */
+export function historyPointsAtMost(options: { interval: PnlInterval | 'variable'; from: BoundAsWritten; to: BoundAsWritten }, nowMs: number): number {
+  const { interval, from, to } = options;
+  if (from === undefined) return interval === 'variable' ? Math.max(...Object.values(defaultHistoryPoints)) : defaultHistoryPoints[interval];
+  if (from === 'variable' || to === 'variable') return maxHistoryPoints;
+  const resolution = intervalResolution[interval === 'variable' ? 'SECOND' : interval];
+  const [fromSeconds, toSeconds] = [Math.floor(from / 1000), Math.floor((to ?? nowMs) / 1000)];
+  if (fromSeconds > toSeconds) return 1; // refused when it runs
+  const buckets = (bucketOf(resolution, toSeconds) - bucketOf(resolution, fromSeconds)) / resolutions[resolution].seconds + 1;
+  return Math.min(buckets, maxHistoryPoints);
+}
+
+/**
+ * The extra query cost of a `drawdown` over its window as written: its share
+ * of {@link drawdownCost} by the rows the window can make the database scan
+ * (each part at the finest resolution still kept, as it reads them), at
+ * most {@link drawdownCost}. An omitted or unknown `from` is all time, an
+ * omitted or unknown `to` now.
+ */
+export function drawdownCostOf(options: { from: BoundAsWritten; to: BoundAsWritten }, nowMs: number): number {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const fromSeconds = typeof options.from === 'number' ? Math.floor(options.from / 1000) : 0;
+  const toSeconds = typeof options.to === 'number' ? Math.floor(options.to / 1000) + 1 : nowSeconds + 1;
+  if (fromSeconds >= toSeconds) return 1; // refused when it runs, or nothing to read
+  let rows = 0;
+  for (const [resolution, start, end] of stitchedSegments(fromSeconds, toSeconds, nowSeconds)) rows += Math.ceil((end - start) / resolutions[resolution].seconds);
+  return Math.max(1, Math.min(drawdownCost, Math.ceil((rows * drawdownCost) / drawdownAllTimeRows)));
+}
 
 export interface PnlPointView {
   at: string;

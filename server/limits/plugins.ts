@@ -22,7 +22,14 @@ const tooComplex = (limit: QueryLimit, armorMessage: string) =>
  * limits report through the validation context; the token limit (checked
  * while parsing) throws, and its error is replaced on the way out of `parse`.
  */
-export function useQueryLimits(options: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number }): Plugin[] {
+export function useQueryLimits(options: {
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+  /** Current time in epoch milliseconds, for declared costs of ranges ending now. @default Date.now */
+  clock?: () => number;
+}): Plugin[] {
   const report = (limit: QueryLimit) => ({
     propagateOnRejection: false,
     onReject: [(ctx: { reportError(error: GraphQLError): void } | null, error: GraphQLError) => ctx?.reportError(tooComplex(limit, error.message))],
@@ -36,7 +43,7 @@ export function useQueryLimits(options: { maxDepth: number; maxAliases: number; 
       maxTokens: { n: options.maxTokens, onReject: [(_ctx, error) => tokenRejections.add(error)] },
     }),
     {
-      onValidate: ({ addValidationRule }) => addValidationRule(costLimitRule(options.maxCost, (ctx, error) => ctx.reportError(tooComplex('cost', error.message)))),
+      onValidate: ({ addValidationRule }) => addValidationRule(costLimitRule(options.maxCost, (ctx, error) => ctx.reportError(tooComplex('cost', error.message)), options.clock)),
       onParse: () => ({ result, replaceParseResult }) => {
         if (result instanceof GraphQLError && tokenRejections.has(result)) replaceParseResult(tooComplex('tokens', result.message));
       },

@@ -1,6 +1,13 @@
 import { authorize } from '../auth.js';
 import { builder } from '../builder.js';
-import { drawdownCost, maxHistoryPoints, type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView } from '../domain/pnl.js';
+import {
+  drawdownCost,
+  drawdownCostOf,
+  historyPointCost,
+  historyPointsAtMost,
+  maxHistoryPoints,
+  type BoundAsWritten,
+  type DrawdownView, type PnlDayView, type PnlInterval, type PnlPointView } from '../domain/pnl.js';
 import {
   defaultStrategy,
   defaultTradesPage,
@@ -12,7 +19,8 @@ import {
 } from '../domain/portfolio.js';
 import type { PnlTickView, PositionView, StrategyView } from '../events/topics.js';
 import { fromCents } from '../domain/validate.js';
-import { costExtension } from '../limits/cost.js';
+import { costExtension, fromVariable, type CostArguments } from '../limits/cost.js';
+import { analyticsExtension } from '../limits/in-flight.js';
 
 const OrderSideEnum = builder.enumType('OrderSide', {
   description: 'Whether an order buys or sells.',
@@ -31,6 +39,18 @@ const PnlIntervalEnum = builder.enumType('PnlInterval', {
     DAY: { description: 'One point per day (UTC); days are kept forever.' },
   } satisfies Record<PnlInterval, unknown>,
 });
+
+/** A `DateTime` argument as written, for a declared cost (one the scalar refuses costs nothing: validation fails anyway). */
+const boundOf = (args: CostArguments, name: string): BoundAsWritten => {
+  const value = args.get(name);
+  if (value === fromVariable) return 'variable';
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+};
+const intervalOf = (args: CostArguments): PnlInterval | 'variable' => {
+  const value = args.get('interval');
+  return value === 'SECOND' || value === 'MINUTE' || value === 'HOUR' || value === 'DAY' ? value : 'variable';
+};
 
 const strategyArg = 'Only this strategy (its own P&L: equity is starting cash plus that P&L). The whole account when omitted.';
 
@@ -169,7 +189,11 @@ const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
     }),
     pnlHistory: t.field({
       type: [PnlPoint],
-      description: `Equity and P&L over time at one resolution, oldest first; only intervals where the value was recorded (it is recorded at most once a second, while it changes). At most ${maxHistoryPoints} intervals per query.`,
+      description: `Equity and P&L over time at one resolution, oldest first; only intervals where the value was recorded (it is recorded at most once a second, while it changes). At most ${maxHistoryPoints} intervals per query; each interval it may return adds ${historyPointCost} to the operation's cost (MAX_COST), the whole cap when a variable sets the range.`,
+      extensions: {
+        ...analyticsExtension,
+        ...costExtension((args, nowMs) => historyPointCost * historyPointsAtMost({ interval: intervalOf(args), from: boundOf(args, 'from'), to: boundOf(args, 'to') }, nowMs)),
+      },
       args: {
         interval: t.arg({ type: PnlIntervalEnum, required: true, description: 'Resolution.' }),
         from: t.arg({ type: 'DateTime', description: 'Start. Default: 600 seconds, 1,440 minutes, 720 hours or 365 days before `to`.' }),
@@ -182,6 +206,7 @@ const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
     pnlCalendar: t.field({
       type: [PnlDay],
       description: 'One row per day (UTC) of a month, up to today: P&L, trades, wins and losses.',
+      extensions: analyticsExtension,
       args: {
         month: t.arg.string({ required: true, description: 'The month, "2026-11".' }),
         strategy: t.arg.string({ description: strategyArg }),
@@ -190,8 +215,8 @@ const Portfolio = builder.objectRef<PortfolioView>('Portfolio').implement({
     }),
     drawdown: t.field({
       type: Drawdown,
-      description: `The largest peak-to-trough drop of equity in a period, and the current one. Computed over every recorded point of the period (up to about 137,000 for all time), so it adds ${drawdownCost} to the operation's cost (MAX_COST).`,
-      extensions: costExtension(drawdownCost),
+      description: `The largest peak-to-trough drop of equity in a period, and the current one. Computed over every recorded point of the period (up to about 137,000 for all time), so it adds up to ${drawdownCost} to the operation's cost (MAX_COST): all of it for all time or a range set by variables, its share by the rows it can scan for a shorter one.`,
+      extensions: { ...analyticsExtension, ...costExtension((args, nowMs) => drawdownCostOf({ from: boundOf(args, 'from'), to: boundOf(args, 'to') }, nowMs)) },
       args: {
         from: t.arg({ type: 'DateTime', description: 'Start. Default: the first recording.' }),
         to: t.arg({ type: 'DateTime', description: 'End. Default: now, including the live value.' }),

@@ -4,7 +4,7 @@ import { parse, validate, type ValidationRule } from 'graphql';
 import { sql, type KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createAnalytics } from '../../server/domain/analytics.js';
-import { drawdownCost, drawdownOf } from '../../server/domain/pnl.js';
+import { drawdownCost, drawdownCostOf, drawdownOf, historyPointsAtMost, maxHistoryPoints } from '../../server/domain/pnl.js';
 import { operationCost } from '../../server/limits/cost.js';
 import { schema } from '../../server/schema/index.js';
 import { readStitched } from '../../server/domain/pnl-series.js';
@@ -148,6 +148,78 @@ describe('P&L bounds', () => {
     expect(four.errors![0]!.message).toBe(`Query Cost limit of 20000 exceeded, found ${2 + 4 * 1.5 * (2 + 7 * 1.5 + drawdownCost)}.`);
   });
 
+  it('should cost pnlHistory by the points it may return: 30 aliased default-window SECOND histories are QUERY_TOO_COMPLEX (cost) before anything runs', async () => {
+    const app = await startServer();
+    const token = await app.token();
+    let ran = 0;
+    const history = app.services.analytics.history;
+    app.services.analytics.history = (...args) => (ran++, history(...args));
+    const histories = (n: number, args = 'interval: SECOND') =>
+      `{ portfolio { ${Array.from({ length: n }, (_, i) => `h${i}: pnlHistory(${args}) { at equity pnl drawdown drawdownPercent }`).join(' ')} } }`;
+    const thirty = await gql(app.url, histories(30), {}, token);
+    expect(errorCode(thirty)).toBe('QUERY_TOO_COMPLEX');
+    expect(thirty.errors![0]!.extensions!.limit).toBe('cost');
+    // Each: 1.5 × (object 2 + 5 × 1.5 + its 600 default points) under portfolio (2).
+    expect(thirty.errors![0]!.message).toBe(`Query Cost limit of 20000 exceeded, found ${2 + 30 * 1.5 * (2 + 5 * 1.5 + 600)}.`);
+    expect(ran).toBe(0);
+    // A range set by a variable costs the whole cap: three of them are over the limit, two are not.
+    const byVariable = (n: number) =>
+      `query ($from: DateTime) { portfolio { ${Array.from({ length: n }, (_, i) => `h${i}: pnlHistory(interval: DAY, from: $from) { at }`).join(' ')} } }`;
+    expect(errorCode(await gql(app.url, byVariable(3), { from: '2026-01-01T00:00:00Z' }, token))).toBe('QUERY_TOO_COMPLEX');
+    expect((await gql(app.url, byVariable(2), { from: '2026-01-01T00:00:00Z' }, token)).errors).toBeUndefined();
+    // A short literal range is cheap: thirty hours of minutes (61 points each) run.
+    const hour = `interval: MINUTE, from: "2026-11-30T09:00:00Z", to: "2026-11-30T10:00:00Z"`;
+    const cheap = await gql(app.url, histories(30, hour), {}, token);
+    expect(cheap.errors).toBeUndefined();
+    expect(ran).toBe(2 + 30);
+  });
+
+  it('should bound the points pnlHistory may return by its arguments as written (the worst case where a variable or now decides)', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    const at = (iso: string) => Date.parse(iso);
+    expect(historyPointsAtMost({ interval: 'SECOND', from: undefined, to: undefined }, now)).toBe(600);
+    expect(historyPointsAtMost({ interval: 'DAY', from: undefined, to: 'variable' }, now)).toBe(365);
+    expect(historyPointsAtMost({ interval: 'variable', from: undefined, to: undefined }, now)).toBe(1_440);
+    expect(historyPointsAtMost({ interval: 'MINUTE', from: 'variable', to: undefined }, now)).toBe(maxHistoryPoints);
+    expect(historyPointsAtMost({ interval: 'HOUR', from: at('2026-11-30T00:00:00Z'), to: 'variable' }, now)).toBe(maxHistoryPoints);
+    expect(historyPointsAtMost({ interval: 'HOUR', from: at('2026-11-30T00:00:00Z'), to: undefined }, now)).toBe(13);
+    expect(historyPointsAtMost({ interval: 'variable', from: at('2026-11-30T11:59:00Z'), to: undefined }, now)).toBe(61);
+    expect(historyPointsAtMost({ interval: 'SECOND', from: at('2026-01-01T00:00:00Z'), to: undefined }, now)).toBe(maxHistoryPoints);
+    expect(historyPointsAtMost({ interval: 'DAY', from: at('2026-12-01T00:00:00Z'), to: at('2026-11-01T00:00:00Z') }, now)).toBe(1);
+  });
+
+  it('should cost drawdown by its window: all of drawdownCost for all time or unknown bounds, its share by the rows it can scan for a shorter one', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    const hourAgo = now - 3_600_000;
+    expect(drawdownCostOf({ from: undefined, to: undefined }, now)).toBe(drawdownCost);
+    expect(drawdownCostOf({ from: 'variable', to: undefined }, now)).toBe(drawdownCost);
+    // The last hour: 3,601 seconds.
+    expect(drawdownCostOf({ from: hourAgo, to: undefined }, now)).toBe(Math.ceil((3_601 * drawdownCost) / 137_000));
+    // A day in March: hours (24 rows).
+    expect(drawdownCostOf({ from: Date.parse('2026-03-01T00:00:00Z'), to: Date.parse('2026-03-02T00:00:00Z') }, now)).toBe(1);
+    // The last day: 86,400 seconds and more, not quite all of it.
+    const day = drawdownCostOf({ from: now - 86_400_000, to: 'variable' }, now);
+    expect(day).toBeGreaterThan(2_000);
+    expect(day).toBeLessThan(drawdownCost);
+  });
+
+  it("should keep the dashboard's operations and the docs' examples under MAX_COST", () => {
+    const dir = new URL('../../client/operations/', import.meta.url);
+    const sources = [
+      ...readdirSync(dir).map((file) => readFileSync(new URL(file, dir), 'utf8')),
+      ...[...readFileSync(new URL('../../docs/trading-analytics.md', import.meta.url), 'utf8').matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!),
+    ];
+    const costs: number[] = [];
+    const rule: ValidationRule = (context) => ({ OperationDefinition: (operation) => void costs.push(operationCost(context, operation)) });
+    const fragments = sources.filter((source) => /^fragment /m.test(source)).join('\n');
+    for (const source of sources.filter((source) => !/^fragment /m.test(source))) {
+      const document = parse(`${source}\n${fragments}`);
+      validate(schema, document, [rule]);
+    }
+    expect(costs.length).toBeGreaterThan(20);
+    expect(Math.max(...costs)).toBeLessThanOrEqual(20_000);
+  });
+
   it('should estimate every other operation as graphql-armor does (client operations, fragments, lists with last, introspection)', () => {
     const estimates = (source: string, rule: (costs: number[]) => ValidationRule[]) => {
       const costs: number[] = [];
@@ -166,8 +238,16 @@ describe('P&L bounds', () => {
     const ours = (costs: number[]): ValidationRule[] => [(context) => ({ OperationDefinition: (operation) => void costs.push(operationCost(context, operation)) })];
     const dir = new URL('../../client/operations/', import.meta.url);
     const client = readdirSync(dir).map((file) => readFileSync(new URL(file, dir), 'utf8')).join('\n');
+    // With its declared costs the client's TradingDesk is armor's estimate plus 1.5 × (the 5,000-point cap its `$from` allows + an all-time drawdown).
+    const desk = estimates(client, ours);
+    const armorDesk = estimates(client, armor);
+    const deskIndex = parse(client)
+      .definitions.filter((d) => d.kind === 'OperationDefinition')
+      .findIndex((d) => d.name?.value === 'TradingDesk');
+    expect(deskIndex).toBeGreaterThanOrEqual(0);
+    expect(desk.map((cost, i) => cost - armorDesk[i]!)).toEqual(armorDesk.map((_, i) => (i === deskIndex ? 1.5 * (maxHistoryPoints + drawdownCost) : 0)));
     const documents = [
-      client.replace(/drawdown \{[^}]*\}/, ''),
+      client.replace(/drawdown \{[^}]*\}/, '').replace(/pnlHistory\([^)]*\) \{[^}]*\}/, ''),
       '{ stocks { symbol history(last: 500) { price at } } worldEvents(last: 20) { id kind ... on WorldEvent { message } } }',
       '{ __schema { types { name } } me { id } }',
     ];

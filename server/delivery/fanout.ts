@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop, setTimeout as delay } from 'node:timers/promises';
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { EventLog } from '../events/event-log.js';
@@ -8,6 +9,11 @@ import type { Metrics } from '../metrics.js';
 import type { Release } from '../release.js';
 import { executionArgs, groupKey } from './group-key.js';
 import type { DeliveryHooks, PreparedResult, Subscriber, SubscriptionHandle } from './subscriber.js';
+
+/** Longest a replay runs before it lets the event loop turn (I/O, timers, a close of its socket). */
+const replaySliceMs = 4;
+/** How often a replay looks again whether its busy subscriber took what it holds. */
+const replayWaitMs = 10;
 
 /**
  * Serves one subscription to a transport that pulls its results (Yoga's SSE
@@ -255,6 +261,7 @@ export function createDelivery(options: DeliveryOptions) {
     const key = groupKey(feed.spec, args);
     const group = groups.get(key) ?? startGroup(key, feed, args);
     group.joining++;
+    let slice = performance.now();
     try {
       await group.ready;
       const { release } = await events.followers.join(feed.spec.stream, {
@@ -267,6 +274,15 @@ export function createDelivery(options: DeliveryOptions) {
             if (member.served) metrics?.messagesSent.inc({ transport: member.subscriber.transport });
           }
           if (feed.endsAfter(event) && (!feed.spec.stillLeft || (await feed.spec.stillLeft()))) return false;
+          // A replay never holds the event loop for more than a slice (so a
+          // close of its socket, live events and /health get their turn, and
+          // it stops right after its subscriber left), and it goes at its
+          // subscriber's pace instead of piling results up in its buffer.
+          if (performance.now() - slice >= replaySliceMs || member.subscriber.busy()) {
+            await yieldToEventLoop();
+            while (!member.done && member.subscriber.busy()) await delay(replayWaitMs);
+            slice = performance.now();
+          }
           return !member.done;
         },
         join: (position) => {

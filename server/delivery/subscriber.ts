@@ -27,6 +27,14 @@ export interface Subscriber {
   /** One result of the subscription (replayed or live), in stream order. */
   next(prepared: PreparedResult): void;
   /**
+   * Whether it holds back more than a replay should add to (its socket's
+   * unsent data, or its queue, past half of its bound): a replay waits until
+   * it is not, so it goes at the client's pace. Live delivery never waits
+   * (the group serves every member at once); the transport's bound cuts a
+   * client that falls behind it.
+   */
+  busy(): boolean;
+  /**
    * The core ended the subscription: without `error` its stream ended (the
    * player left the game), with one it failed (a refused cursor, a failed
    * read). Never called after the transport itself ended it with

@@ -26,7 +26,7 @@ export interface WebSocketInitialContext {
 /** The connection an operation runs on, as the runner needs it (`Connection` in `./protocol.ts`). */
 export interface OperationConnection {
   /** Writes one frame to the client (the runtime adapter may drop a slow consumer there). */
-  readonly socket: { send(frame: string): void };
+  readonly socket: { send(frame: string): void; busy(): boolean };
   /** The client's address, taken at the upgrade (per-address limits). */
   readonly address: string;
   /** Who authenticated with `connectionParams` (null: anonymous). */
@@ -88,6 +88,10 @@ export class Operation implements Subscriber {
 
   next(prepared: PreparedResult): void {
     this.connection.socket.send(this.prefix + prepared.json + '}');
+  }
+
+  busy(): boolean {
+    return this.connection.socket.busy();
   }
 
   end(error?: unknown): void {

@@ -13,6 +13,8 @@ export interface ProtocolSocket {
   readonly protocol: string;
   /** Writes one frame (the runtime may drop a slow consumer here). */
   send(frame: string): void;
+  /** Whether its unsent data is past half of what the runtime lets it hold (a replay waits). */
+  busy(): boolean;
   close(code: number, reason: string): void;
 }
 

@@ -4,6 +4,9 @@ import type { PullAdapter } from '../delivery/fanout.js';
 import type { Subscriber, SubscriptionHandle } from '../delivery/subscriber.js';
 import type { Metrics } from '../metrics.js';
 
+/** Results a replay leaves waiting in a stream's queue at most (half of the Repeater's 1,024). */
+const maxPendingReplay = 512;
+
 export interface SseOptions {
   /**
    * Serialized results an SSE subscriber may have waiting (not yet taken by
@@ -32,8 +35,9 @@ export function createSseAdapter(options: SseOptions = {}): PullAdapter {
         subscription?.cancel();
         stop(error);
       };
-      // Bytes delivered but not yet taken by the stream (a push resolves when it is taken).
+      // Bytes and results delivered but not yet taken by the stream (a push resolves when it is taken).
       let waiting = 0;
+      let pending = 0;
       const subscriber: Subscriber = {
         transport: 'sse',
         // Pushed, not awaited: the group serves every member at once. A consumer
@@ -44,12 +48,18 @@ export function createSseAdapter(options: SseOptions = {}): PullAdapter {
             metrics?.slowConsumerDrops.inc({ transport: 'sse' });
             return fail(new Error('slow consumer: resume with after:'));
           }
+          pending++;
           try {
-            push(result).then(() => (waiting -= json.length), fail);
+            push(result).then(() => {
+              waiting -= json.length;
+              pending--;
+            }, fail);
           } catch (error) {
             fail(error);
           }
         },
+        // A replay waits here, well before the bounds above (and the Repeater's 1,024 pending results) are reached.
+        busy: () => waiting > maxBufferedBytes / 2 || pending >= maxPendingReplay,
         end: (error) => stop(error),
       };
       subscription = open(subscriber);

@@ -84,6 +84,11 @@ class SocketLink implements ProtocolSocket {
     socket.send(frame);
   }
 
+  busy(): boolean {
+    const { socket } = this;
+    return socket.readyState === socket.OPEN && socket.bufferedAmount > this.core.maxBufferedBytes / 2;
+  }
+
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
   }

@@ -139,6 +139,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     guestSignIn: config.guestSignIn,
     portfolioCoalesceMs: config.portfolioCoalesceMs,
     pnlCachePlayers: config.pnlCachePlayers,
+    pnlSecondSeries: config.pnlSecondSeries,
+    tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
     presenceGraceMs: config.presenceGraceMs,
     typingTimeoutMs: config.typingTimeoutMs,
     // Scaled out, presence lives in Redis so every instance sees every connection.

@@ -112,6 +112,11 @@ export const configSchema = z.object({
     description:
       'Players the P&L recorder keeps in memory (last recorded values, last `pnlTicked`), least recently recorded dropped first; a dropped player costs one read when their value changes again.',
   }),
+  pnlSecondSeries: setting(z.number().int().min(1).max(21).default(2), {
+    env: 'PNL_SECOND_SERIES',
+    description:
+      'P&L series per player recorded every second at most: the whole account and the strategies traded most recently (in the last 10 minutes); the others at most once a minute (their minute, hour and day rows stay right).',
+  }),
   eventRetentionMs: setting(millis().default(86_400_000), {
     env: 'EVENT_RETENTION_MS',
     description: 'Event log entries older than this are pruned (every minute)…',

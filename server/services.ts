@@ -32,6 +32,10 @@ export interface ServiceDeps {
   portfolioCoalesceMs: number;
   /** Players the P&L recorder keeps in memory. @default defaultCachePlayers // 10,000 */
   pnlCachePlayers?: number;
+  /** P&L series per player recorded every second at most. @default defaultSecondSeries // 2 */
+  pnlSecondSeries?: number;
+  /** TOKEN_MAX_TTL in seconds (the recorder stops valuing players whose tokens have all expired). @default 2_592_000 // 30 days */
+  tokenMaxTtlSeconds?: number;
   presenceGraceMs: number;
   typingTimeoutMs: number;
   /**
@@ -62,7 +66,15 @@ export function createServices(deps: ServiceDeps) {
   const gameViews = createGameViews({ store, events, presence });
   const games = createGames({ store, events, views: gameViews, turns, presenceChanged: transitions.onChange });
   const portfolios = createPortfolios({ store, events, pubsub, logger, clock });
-  const analytics = createAnalytics({ store, pubsub, logger, clock, cachePlayers: deps.pnlCachePlayers });
+  const analytics = createAnalytics({
+    store,
+    pubsub,
+    logger,
+    clock,
+    cachePlayers: deps.pnlCachePlayers,
+    secondSeries: deps.pnlSecondSeries,
+    tokenMaxTtlSeconds: deps.tokenMaxTtlSeconds,
+  });
   /**
    * The live views: per-viewer snapshots built once per change per
    * instance, outside the domain (which they read through its services).

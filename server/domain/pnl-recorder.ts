@@ -9,6 +9,12 @@ import { pnlCents, valuePlayers, wholeAccount, type Valuation } from './portfoli
 
 /** Players the recorder remembers at most ({@link createPnlRecorder}' `cachePlayers`). */
 export const defaultCachePlayers = 10_000;
+/** Series per player recorded every second at most: the whole account and the strategies traded most recently. */
+export const defaultSecondSeries = 2;
+/** A strategy not traded for this long is idle: recorded at most once per {@link idleRecordMs}. */
+export const activeStrategyMs = 10 * 60_000;
+/** How often an idle strategy's series is recorded at most: its minute, hour and day rows stay right, its second rows are one a minute. */
+export const idleRecordMs = 60_000;
 
 export interface RecorderOptions {
   /** Period of recording, in milliseconds; `0` records only when `flush()` is called. @default 1_000 // 1 second */
@@ -21,6 +27,10 @@ interface RecordedPlayer {
   series: Map<string, number>;
   /** Digest of the figures of the last `pnlTicked` published (undefined: none since the player was remembered). */
   tick?: string;
+  /** When each strategy last traded, as this recorder saw it (a strategy absent is idle). */
+  tradedAt?: Map<string, number>;
+  /** When each strategy series was last written by this recorder (absent: due). */
+  writtenAt?: Map<string, number>;
 }
 
 /** Players per read of {@link recall} (keeps `IN (…)` lists small). */
@@ -65,14 +75,37 @@ async function recall(db: Db, recorded: ReadonlyMap<string, RecordedPlayer>, pla
   return known;
 }
 
-/** The series points of `valuations` whose value differs from what `known` last recorded. */
-function changedPoints(valuations: Iterable<Valuation>, known: ReadonlyMap<string, RecordedPlayer>, atMs: number): SeriesPoint[] {
+/**
+ * The strategies of a player recorded every second at `atMs`: those traded
+ * within {@link activeStrategyMs}, most recent first, at most `slots`.
+ */
+function everySecond(entry: RecordedPlayer, atMs: number, slots: number): Set<string> {
+  const active = [...(entry.tradedAt ?? [])].filter(([, at]) => atMs - at < activeStrategyMs);
+  if (active.length > slots) active.sort((a, b) => b[1] - a[1]);
+  return new Set(active.slice(0, slots).map(([strategy]) => strategy));
+}
+
+/**
+ * The series points of `valuations` whose value differs from what `known`
+ * last recorded: the whole account always; a strategy every second while it
+ * is among the player's `secondSeries - 1` most recently traded active ones,
+ * else at most once per {@link idleRecordMs}. A strategy holding nothing
+ * keeps its value, so it writes nothing at all.
+ */
+function changedPoints(valuations: Iterable<Valuation>, known: ReadonlyMap<string, RecordedPlayer>, atMs: number, secondSeries: number): SeriesPoint[] {
   const points: SeriesPoint[] = [];
   for (const valuation of valuations) {
-    const { series } = known.get(valuation.playerId)!;
-    for (const strategy of [wholeAccount, ...valuation.strategies.map((s) => s.strategy)]) {
+    const entry = known.get(valuation.playerId)!;
+    const { series } = entry;
+    const account = pnlCents(valuation, wholeAccount);
+    if (series.get(wholeAccount) !== account) points.push({ playerId: valuation.playerId, strategy: wholeAccount, pnlCents: account, atMs });
+    if (!valuation.strategies.length) continue;
+    const fast = everySecond(entry, atMs, secondSeries - 1);
+    for (const { strategy } of valuation.strategies) {
       const value = pnlCents(valuation, strategy);
       if (series.get(strategy) === value) continue;
+      const written = entry.writtenAt?.get(strategy);
+      if (!fast.has(strategy) && written !== undefined && atMs - written < idleRecordMs) continue;
       points.push({ playerId: valuation.playerId, strategy, pnlCents: value, atMs });
     }
   }
@@ -91,16 +124,25 @@ export interface PnlRecorderOptions {
    * read when it changes again.
    */
   cachePlayers: number;
+  /** Series per player recorded every second at most (the account and the most recently traded strategies); the others once a minute. */
+  secondSeries: number;
+  /**
+   * Longest life of a token, in seconds (TOKEN_MAX_TTL): a player created
+   * longer ago holds no token Realmcast issued, so price moves no longer
+   * record them (a trade, which needs a valid token, still does).
+   */
+  tokenMaxTtlSeconds: number;
 }
 
 export type PnlRecorder = ReturnType<typeof createPnlRecorder>;
 
 /**
  * The recorder of P&L over time: writes each player's equity series (at
- * most once a second per series, only while the value changes) and
+ * most once a second per series, only while the value changes; see
+ * {@link changedPoints} for which series, and `createdSince` for whom) and
  * publishes `pnlTicked` when a player's figures changed. No GraphQL in here.
  */
-export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers }: PnlRecorderOptions) {
+export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers, secondSeries, tokenMaxTtlSeconds }: PnlRecorderOptions) {
   const { db } = store;
   /**
    * What the recorder remembers of recently recorded players, least recently
@@ -114,6 +156,10 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers }
   /** Players and symbols that changed since the last flush. */
   const dirtyPlayers = new Set<string>();
   const movedSymbols = new Set<string>();
+  /** Strategies that traded since the last flush, per player, with when (they become active). */
+  const tradedStrategies = new Map<string, Map<string, number>>();
+  /** Players whose tokens may still be valid: created within TOKEN_MAX_TTL of `nowMs` (ISO text compares in time order). */
+  const createdSince = (nowMs: number) => new Date(nowMs - tokenMaxTtlSeconds * 1000).toISOString();
   let flushing: Promise<number> | undefined;
 
   /** Keeps `entry` as the most recently recorded player, dropping the least recent past `cachePlayers`. */
@@ -130,29 +176,56 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers }
     dirtyPlayers.clear();
     const symbols = [...movedSymbols];
     movedSymbols.clear();
+    const traded = new Map(tradedStrategies);
+    tradedStrategies.clear();
     try {
-      return await recordFor(nowMs, players, symbols);
+      return await recordFor(nowMs, players, symbols, traded);
     } catch (error) {
       // A failed run (the database away) must not forget what changed: the
       // next run values these players again, or their series would stay stale.
       for (const playerId of players) dirtyPlayers.add(playerId);
       for (const symbol of symbols) movedSymbols.add(symbol);
+      for (const [playerId, strategies] of traded) for (const [strategy, at] of strategies) markTraded(playerId, strategy, at);
       throw error;
     }
   };
 
-  const recordFor = async (nowMs: number, players: Set<string>, symbols: string[]): Promise<number> => {
+  const markTraded = (playerId: string, strategy: string, atMs: number) => {
+    let strategies = tradedStrategies.get(playerId);
+    if (!strategies) tradedStrategies.set(playerId, (strategies = new Map()));
+    strategies.set(strategy, Math.max(atMs, strategies.get(strategy) ?? atMs));
+  };
+
+  const recordFor = async (nowMs: number, players: Set<string>, symbols: string[], traded: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<number> => {
     if (symbols.length) {
-      const holders = await db.selectFrom('positions').select('playerId').distinct().where('symbol', 'in', symbols).execute();
+      // Holders whose tokens have all expired are not valued on a price move (abandoned guests cost nothing).
+      const holders = await db
+        .selectFrom('positions')
+        .innerJoin('players', 'players.id', 'positions.playerId')
+        .select('positions.playerId')
+        .distinct()
+        .where('positions.symbol', 'in', symbols)
+        .where('players.createdAt', '>', createdSince(nowMs))
+        .execute();
       for (const { playerId } of holders) players.add(playerId);
     }
     if (!players.size) return 0;
     const ids = [...players];
     const valuations = await valuePlayers(db, ids);
     const known = await recall(db, recorded, ids);
-    const points = changedPoints(valuations.values(), known, nowMs);
+    for (const [playerId, strategies] of traded) {
+      const entry = known.get(playerId);
+      if (!entry) continue;
+      entry.tradedAt ??= new Map();
+      for (const [strategy, at] of strategies) entry.tradedAt.set(strategy, at);
+    }
+    const points = changedPoints(valuations.values(), known, nowMs, secondSeries);
     if (points.length) await store.transaction((tx) => writeSeries(tx, store.dialect, points));
-    for (const p of points) known.get(p.playerId)!.series.set(p.strategy, p.pnlCents);
+    for (const p of points) {
+      const entry = known.get(p.playerId)!;
+      entry.series.set(p.strategy, p.pnlCents);
+      if (p.strategy !== wholeAccount) (entry.writtenAt ??= new Map()).set(p.strategy, nowMs);
+    }
     let ticked = 0;
     for (const valuation of valuations.values()) {
       const entry = known.get(valuation.playerId)!;
@@ -171,9 +244,10 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers }
   };
 
   const recorder = {
-    /** Marks a player whose value may have changed (a trade). */
-    markPlayer(playerId: string) {
+    /** Marks a player whose value may have changed (a trade; `strategy`: the one that traded, recorded every second for a while). */
+    markPlayer(playerId: string, strategy?: string) {
       dirtyPlayers.add(playerId);
+      if (strategy !== undefined) markTraded(playerId, strategy, clock());
     },
     /** Marks a stock whose price moved (every holder's value changed). */
     markSymbol(symbol: string) {
@@ -203,13 +277,19 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers }
     async startRecorder(options: RecorderOptions = {}) {
       const { periodMs = 1_000 } = options;
       const unsubscribes = [
-        await pubsub.subscribe('playerTraded', everyone, ({ playerId }) => recorder.markPlayer(playerId)),
+        await pubsub.subscribe('playerTraded', everyone, ({ playerId, strategy }) => recorder.markPlayer(playerId, strategy)),
         await pubsub.subscribe('streamEvent', Streams.market, (event) => {
           if (event.type === 'StockTicked') recorder.markSymbol(event.payload.symbol);
         }),
       ];
       const markEveryone = async () => {
-        const holders = await db.selectFrom('strategies').select('playerId').distinct().execute();
+        const holders = await db
+          .selectFrom('strategies')
+          .innerJoin('players', 'players.id', 'strategies.playerId')
+          .select('strategies.playerId')
+          .distinct()
+          .where('players.createdAt', '>', createdSince(clock()))
+          .execute();
         for (const { playerId } of holders) recorder.markPlayer(playerId);
       };
       // Messages published while pub/sub was away are lost: value everyone once it is back.

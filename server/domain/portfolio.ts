@@ -451,7 +451,7 @@ export function createPortfolios({
       const notify = (what: string, sent: Promise<void>) => sent.catch((error: unknown) => logger.error({ err: error, playerId }, `${what} publish failed`));
       await Promise.all([
         notify('portfolioChanged', pubsub.publish('portfolioChanged', playerId, { playerId })),
-        notify('playerTraded', pubsub.publish('playerTraded', everyone, { playerId })),
+        notify('playerTraded', pubsub.publish('playerTraded', everyone, { playerId, strategy: trade.strategy })),
       ]);
       return trade;
     },

@@ -143,7 +143,7 @@ export interface TopicMap {
   /** Presence of a game changed; routed by game code. */
   presenceChanged: { code: string };
   /** Some player traded; routed by {@link everyone} (the P&L recorder marks them to value). */
-  playerTraded: { playerId: string };
+  playerTraded: { playerId: string; /** The strategy that traded (the recorder records recently traded strategies every second). */ strategy?: string };
   /** A player's live P&L, valued once by the recorder; routed by player id. */
   pnlTicked: PnlTickView;
 }

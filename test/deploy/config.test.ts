@@ -40,11 +40,11 @@ describe('configuration', () => {
     const env = {
       PORT: '0', HOST: '127.0.0.1', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://db/realm', REDIS_URL: 'redis://r:6379', REDIS_PREFIX: 'w1:',
       JWT_SECRET: 's'.repeat(32), METRICS_TOKEN: 'm'.repeat(16), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '3000', PRESENCE_GRACE_MS: '10', PRESENCE_TTL_MS: '400',
-      PRESENCE_SWEEP_MS: '60', TYPING_TIMEOUT_MS: '70', NODE_ENV: 'production', GUEST_SIGNIN: 'on', PORTFOLIO_COALESCE_MS: '80', PNL_RECORD_MS: '85', PNL_CACHE_PLAYERS: '86',
+      PRESENCE_SWEEP_MS: '60', TYPING_TIMEOUT_MS: '70', NODE_ENV: 'production', GUEST_SIGNIN: 'on', PORTFOLIO_COALESCE_MS: '80', PNL_RECORD_MS: '85', PNL_CACHE_PLAYERS: '86', PNL_SECOND_SERIES: '3',
       EVENT_RETENTION_MS: '90', EVENT_RETENTION_MINIMUM: '5', KEEP_ALIVE_MS: '2500', LOG_LEVEL: 'warn',
       RATE_LIMIT_PLAYER: '20/1s', RATE_LIMIT_ADDRESS: '40/2m', SIGNIN_RATE: '3/1h', CREATE_GAME_RATE: '4/1d', TURN_RATE: '5/30s', JOIN_CODE_MISS_RATE: '6/10m',
       TURN_FULL_EFFECT_PLAYERS: '3', TURN_EFFECT_WINDOW_MS: '60000', TURN_PRICE_BUDGET_PERCENT: '2.5', TURN_INFLUENCE_BUDGET: '4',
-      HTTP_BODY_LIMIT: '65536', MAX_DEPTH: '8', MAX_ALIASES: '9', MAX_COST: '1000', MAX_TOKENS: '500', TOKEN_MAX_TTL: '7d',
+      HTTP_BODY_LIMIT: '65536', MAX_DEPTH: '8', MAX_ALIASES: '9', MAX_COST: '1000', ANALYTICS_IN_FLIGHT: '3', MAX_TOKENS: '500', TOKEN_MAX_TTL: '7d',
       GRAPHIQL: 'off', INTROSPECTION: 'false', CORS_ORIGINS: 'https://game.example, https://admin.example/', TRUST_PROXY: '1',
       WS_MAX_PAYLOAD: '2048', MAX_CONNECTIONS: '7', MAX_CONNECTIONS_PER_ADDRESS: '3', MAX_SUBSCRIPTIONS_PER_CONNECTION: '4', MAX_BUFFERED_BYTES: '4096',
     };
@@ -52,12 +52,12 @@ describe('configuration', () => {
     expect(optionsFromEnvironment(env)).toEqual({
       port: 0, host: '127.0.0.1', dataDir: '/tmp/x', databaseUrl: 'postgres://db/realm', redisUrl: 'redis://r:6379', redisPrefix: 'w1:',
       jwtSecret: 's'.repeat(32), marketTickMs: 0, leaderLeaseMs: 3_000, presenceGraceMs: 10, presenceTtlMs: 400, presenceSweepMs: 60,
-      typingTimeoutMs: 70, production: true, guestSignIn: true, portfolioCoalesceMs: 80, pnlRecordMs: 85, pnlCachePlayers: 86, eventRetentionMs: 90, eventRetentionMinimum: 5,
+      typingTimeoutMs: 70, production: true, guestSignIn: true, portfolioCoalesceMs: 80, pnlRecordMs: 85, pnlCachePlayers: 86, pnlSecondSeries: 3, eventRetentionMs: 90, eventRetentionMinimum: 5,
       keepAliveMs: 2_500, metricsToken: 'm'.repeat(16), logLevel: 'warn',
       operationRatePerPlayer: { points: 20, seconds: 1 }, operationRatePerAddress: { points: 40, seconds: 120 }, signInRate: { points: 3, seconds: 3_600 },
       createGameRate: { points: 4, seconds: 86_400 }, turnRate: { points: 5, seconds: 30 }, joinCodeMissRate: { points: 6, seconds: 600 },
       turnFullEffectPlayers: 3, turnEffectWindowMs: 60_000, turnPriceBudgetPercent: 2.5, turnInfluenceBudget: 4,
-      httpBodyLimit: 65_536, maxDepth: 8, maxAliases: 9, maxCost: 1_000, maxTokens: 500, tokenMaxTtlSeconds: 604_800,
+      httpBodyLimit: 65_536, maxDepth: 8, maxAliases: 9, maxCost: 1_000, analyticsInFlight: 3, maxTokens: 500, tokenMaxTtlSeconds: 604_800,
       graphiql: false, introspection: false, corsOrigins: ['https://game.example', 'https://admin.example'], trustProxy: 1,
       wsMaxPayload: 2_048, maxConnections: 7, maxConnectionsPerAddress: 3, maxSubscriptionsPerConnection: 4, maxBufferedBytes: 4_096,
     });
@@ -118,6 +118,7 @@ const refused: Record<string, string[]> = {
   PORTFOLIO_COALESCE_MS: ['-1'],
   PNL_RECORD_MS: ['-1', '1s'],
   PNL_CACHE_PLAYERS: ['0', '1.5'],
+  PNL_SECOND_SERIES: ['0', '22', '1.5'],
   METRICS_TOKEN: ['m'.repeat(15)],
   EVENT_RETENTION_MS: ['-1', '1d'],
   EVENT_RETENTION_MINIMUM: ['-1', '2.5'],
@@ -137,6 +138,7 @@ const refused: Record<string, string[]> = {
   MAX_DEPTH: ['0'],
   MAX_ALIASES: ['0'],
   MAX_COST: ['0'],
+  ANALYTICS_IN_FLIGHT: ['0', '1.5'],
   MAX_TOKENS: ['99'],
   TOKEN_MAX_TTL: ['59', 'forever', '30 days'],
   GRAPHIQL: ['maybe'],
@@ -153,7 +155,7 @@ const refused: Record<string, string[]> = {
 const accepted: Record<string, string> = {
   PORT: '65535', JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '300', PRESENCE_GRACE_MS: '0', PRESENCE_TTL_MS: '300',
   PRESENCE_SWEEP_MS: '50', TYPING_TIMEOUT_MS: '1', GUEST_SIGNIN: 'off', PORTFOLIO_COALESCE_MS: '0', EVENT_RETENTION_MS: '0',
-  EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', PNL_RECORD_MS: '0', PNL_CACHE_PLAYERS: '1', METRICS_TOKEN: 'm'.repeat(16), LOG_LEVEL: 'silent', RATE_LIMIT_PLAYER: '1/1s', HTTP_BODY_LIMIT: '1024', TOKEN_MAX_TTL: '60',
+  EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', PNL_RECORD_MS: '0', PNL_CACHE_PLAYERS: '1', PNL_SECOND_SERIES: '21', ANALYTICS_IN_FLIGHT: '1', METRICS_TOKEN: 'm'.repeat(16), LOG_LEVEL: 'silent', RATE_LIMIT_PLAYER: '1/1s', HTTP_BODY_LIMIT: '1024', TOKEN_MAX_TTL: '60',
   MAX_TOKENS: '100', TRUST_PROXY: '10', WS_MAX_PAYLOAD: '1024', MAX_CONNECTIONS: '1', MAX_BUFFERED_BYTES: '1024', CORS_ORIGINS: '*', TURN_PRICE_BUDGET_PERCENT: '0.5', GRAPHIQL: 'on', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
 };
 

@@ -14,6 +14,7 @@ import { seedWorld } from './domain/seed.js';
 import { createEventLog } from './events/event-log.js';
 import { createLeaderLease } from './events/leadership.js';
 import { createRealmPubSub } from './events/pubsub.js';
+import { connectRedis } from './events/redis-connections.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
 import { useTokenExpiry } from './limits/expiry.js';
 import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
@@ -91,10 +92,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       : { dataDir: config.dataDir, onQuery: options.onQuery },
   );
   const metrics = createMetrics({ schema, token: config.metricsToken, logger });
+  // Scaled out: the instance's two Redis connections, shared by every user below and closed after them.
+  const redis = config.redisUrl ? await connectRedis({ url: config.redisUrl, logger }) : undefined;
   const pubsub = countingPublishes(
-    config.redisUrl
-      ? await createRedisPubSub({ url: config.redisUrl, prefix: config.redisPrefix, logger })
-      : createRealmPubSub({ prefix: config.redisPrefix }),
+    redis ? createRedisPubSub({ redis, prefix: config.redisPrefix }) : createRealmPubSub({ prefix: config.redisPrefix }),
     metrics,
   );
   const events = createEventLog({
@@ -108,15 +109,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     return seedWorld(tx, append);
   });
 
-  const typingLimit = config.redisUrl
+  const typingLimit = redis
     ? createRedisTypingLimit({
-        url: config.redisUrl,
+        redis: redis.commands,
         prefix: config.redisPrefix,
         onError: (error) => logger.warn({ err: error }, 'typing rate limit unavailable; counting per instance'),
       })
     : undefined;
   const limits = createRateLimits({
-    redisUrl: config.redisUrl,
+    redis: redis?.commands,
     prefix: config.redisPrefix,
     rates: {
       operationPlayer: config.operationRatePerPlayer,
@@ -144,11 +145,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     presenceGraceMs: config.presenceGraceMs,
     typingTimeoutMs: config.typingTimeoutMs,
     // Scaled out, presence lives in Redis so every instance sees every connection.
-    presenceTracker: config.redisUrl
+    presenceTracker: redis
       ? (hooks) =>
           createRedisPresenceTracker({
             ...hooks,
-            redis: config.redisUrl!,
+            redis: redis.commands,
             prefix: config.redisPrefix,
             graceMs: config.presenceGraceMs,
             ttlMs: config.presenceTtlMs,
@@ -279,9 +280,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     });
   // Scaled out, exactly one instance (the lease holder) moves the market.
   const simulator =
-    config.redisUrl && config.marketTickMs > 0
+    redis && config.marketTickMs > 0
       ? createLeaderLease({
-          url: config.redisUrl,
+          redis: redis.commands,
+          location: redis.location,
           key: `${config.redisPrefix}leader:market-simulator`,
           name: 'market simulator',
           ttlMs: config.leaderLeaseMs,
@@ -291,9 +293,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       : startSimulator();
   // One recorder values portfolios and writes the P&L series; scaled out, the lease holder.
   const startRecorder = () => services.analytics.startRecorder({ periodMs: config.pnlRecordMs });
-  const recorder = config.redisUrl
+  const recorder = redis
     ? createLeaderLease({
-        url: config.redisUrl,
+        redis: redis.commands,
+        location: redis.location,
         key: `${config.redisPrefix}leader:pnl-recorder`,
         name: 'P&L recorder',
         ttlMs: config.leaderLeaseMs,
@@ -331,9 +334,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // After every subscription ended (so presence holds are released), before the store closes.
         await services.dispose();
-        await typingLimit?.dispose();
-        await limits.dispose();
         await pubsub.dispose();
+        // Last of Redis: every user above is done with the connections.
+        await redis?.dispose();
         await store.dispose();
         metrics.dispose();
         logger.info('Realmcast stopped');

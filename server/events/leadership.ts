@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { createFailFastRedis, redactUrl } from './redis-pubsub.js';
+import { bounded } from './redis-connections.js';
 
 /** What the leader runs; stopped when leadership ends. */
 export interface LeaderWork {
@@ -9,8 +10,13 @@ export interface LeaderWork {
 }
 
 export interface LeaderLeaseOptions {
-  /** Redis holding the lease. */
-  url: string;
+  /**
+   * Redis holding the lease: the instance's command connection
+   * (`RedisConnections.commands`), shared and left open on dispose.
+   */
+  redis: Redis;
+  /** Where that Redis is, for logs (no password). @default 'redis' */
+  location?: string;
   /** Key of the lease, one per kind of work (e.g. `realmcast:leader:market-simulator`). */
   key: string;
   /** Name of the work, for logs. */
@@ -57,7 +63,8 @@ const releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redi
  */
 export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   const {
-    url,
+    redis,
+    location = 'redis',
     key,
     name,
     ttlMs = 10_000,
@@ -69,7 +76,6 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   // Step down this long before the lease we last renewed expires in Redis
   // (headroom for a late timer on a busy event loop).
   const marginMs = Math.min(1_000, Math.floor(ttlMs / 5));
-  const redis = createFailFastRedis(url, 'lease', periodMs);
   const log = logger.child({ lease: key, instanceId });
 
   let work: LeaderWork | undefined;
@@ -101,11 +107,11 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     const sentAt = Date.now();
     try {
       if (work) {
-        const renewed = await redis.eval(renewScript, 1, key, instanceId, String(ttlMs));
+        const renewed = await bounded(redis.eval(renewScript, 1, key, instanceId, String(ttlMs)), periodMs);
         if (renewed === 1) heldSince(sentAt);
         else await stepDown('lease taken over or lost');
       } else {
-        const acquired = await redis.set(key, instanceId, 'PX', ttlMs, 'NX');
+        const acquired = await bounded(redis.set(key, instanceId, 'PX', ttlMs, 'NX'), periodMs);
         if (acquired === 'OK' && !disposed) {
           heldSince(sentAt);
           work = lead();
@@ -115,7 +121,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
       lastError = undefined;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (message !== lastError) log.warn({ error: message, redis: redactUrl(url) }, `${name}: lease request failed`);
+      if (message !== lastError) log.warn({ error: message, redis: location }, `${name}: lease request failed`);
       lastError = message;
     }
   };
@@ -126,8 +132,9 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     timer = setTimeout(() => serially(attempt).then(() => schedule(periodMs)), delayMs);
   };
   // Try at once when the connection is (again) ready, not a period later.
-  redis.on('ready', () => schedule(0));
-  redis.on('error', () => {}); // reported by `attempt`; ioredis keeps reconnecting
+  const onReady = () => schedule(0);
+  redis.on('ready', onReady);
+  if (redis.status === 'ready') schedule(0);
 
   return {
     instanceId,
@@ -135,13 +142,13 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     async dispose() {
       if (disposed) return chain;
       disposed = true;
+      redis.off('ready', onReady);
       clearTimeout(timer);
       await serially(async () => {
         const wasLeading = work !== undefined;
         await stepDown('shutting down');
-        if (wasLeading) await redis.eval(releaseScript, 1, key, instanceId).catch(() => {});
+        if (wasLeading) await bounded(redis.eval(releaseScript, 1, key, instanceId), periodMs).catch(() => {});
       });
-      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

@@ -1,6 +1,6 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { apiError, ErrorCode } from '../errors.js';
-import { createFailFastRedis } from '../events/redis-pubsub.js';
 import type { Rate } from './durations.js';
 
 /** The rate-limited kinds of calls, each with its own allowance per key. */
@@ -20,8 +20,12 @@ const described: Record<RateLimitName, string> = {
 export interface RateLimitsOptions {
   /** Allowance of each limit. */
   rates: Record<RateLimitName, Rate>;
-  /** With a `redis://` URL, every instance counts in the same Redis. @default undefined (this instance only) */
-  redisUrl?: string;
+  /**
+   * With Redis (the instance's command connection, `RedisConnections.commands`,
+   * left open on dispose), every instance counts in the same Redis.
+   * @default undefined (this instance only)
+   */
+  redis?: Redis;
   /** Prefix of the Redis keys: `<prefix>limit:<name>:<key>`. @default 'realmcast:' */
   prefix?: string;
   /** Longest a decision waits for Redis before this instance counts alone. @default 500 // ms */
@@ -38,8 +42,6 @@ export interface RateLimits {
   consume(name: RateLimitName, keys: readonly string[], httpStatus?: 429): Promise<void>;
   /** Refuses with `RATE_LIMITED` when any key has used up its allowance, without counting a call. */
   check(name: RateLimitName, keys: readonly string[]): Promise<void>;
-  /** Closes the Redis connection, if any. */
-  dispose(): Promise<void>;
 }
 
 /** The error of a call over its allowance; `httpStatus` only for errors raised before execution. */
@@ -57,22 +59,27 @@ export function rateLimited(name: RateLimitName, rate: Rate, retryAfterMs: numbe
 }
 
 /**
- * Every limit is a rate-limiter-flexible limiter: in Redis when `redisUrl`
- * is set (one allowance shared by every instance), with an in-memory
+ * Every limit is a rate-limiter-flexible limiter: in Redis when `redis`
+ * is given (one allowance shared by every instance), with an in-memory
  * insurance limiter that takes over while Redis does not answer; in memory
  * otherwise. Memory limiters forget a key when its window ends, so they hold
  * at most one entry per key active in the last window.
  */
 export function createRateLimits(options: RateLimitsOptions): RateLimits {
-  const { rates, redisUrl, prefix = 'realmcast:', timeoutMs = 500 } = options;
-  const redis = redisUrl ? createFailFastRedis(redisUrl, 'limits', timeoutMs) : undefined;
-  redis?.on('error', () => {}); // the insurance limiter counts meanwhile; ioredis keeps reconnecting
+  const { rates, redis, prefix = 'realmcast:', timeoutMs = 500 } = options;
   const limiters = Object.fromEntries(
     rateLimitNames.map((name) => {
       const { points, seconds: duration } = rates[name];
       const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
+      // The connection is shared, so it has no timeout of its own: the wrapper
+      // bounds each decision, and the insurance limiter takes over on a timeout
+      // or a failure alike.
       const limiter: RateLimiterAbstract = redis
-        ? new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix: `${prefix}limit:${name}`, insuranceLimiter: memory, rejectIfRedisNotReady: true })
+        ? new RLWrapperTimeouts({
+            limiter: new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix: `${prefix}limit:${name}`, rejectIfRedisNotReady: true }),
+            timeoutMs,
+            insuranceLimiter: memory,
+          })
         : memory;
       return [name, limiter];
     }),
@@ -98,11 +105,6 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
         const res = await limiters[name].get(key);
         if (res && res.consumedPoints >= rates[name].points) refuse(name, res);
       }
-    },
-    async dispose() {
-      if (!redis) return;
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
     },
   };
 }

@@ -1,9 +1,10 @@
 import type { SharedTypingLimit } from '../domain/typing.js';
-import { createFailFastRedis } from '../events/redis-pubsub.js';
+import type { Redis } from 'ioredis';
+import { bounded } from '../events/redis-connections.js';
 
 export interface RedisTypingLimitOptions {
-  /** Redis holding the call windows (`redis://…`); the limit opens its own connection. */
-  url: string;
+  /** Redis holding the call windows: the instance's command connection (`RedisConnections.commands`), left open on dispose. */
+  redis: Redis;
   /** Prefix of every key; keys are `<prefix>typing:calls:<playerId>`. @default '' */
   prefix?: string;
   /** Where Redis failures go (then each instance decides alone until Redis answers). */
@@ -38,10 +39,8 @@ return 0
  * gets one allowance, not one per instance. Fails open: while Redis does not
  * answer, it resolves `null` and each instance applies the limit alone.
  */
-export function createRedisTypingLimit(options: RedisTypingLimitOptions): SharedTypingLimit & { dispose(): Promise<void> } {
-  const { url, prefix = '', onError, timeoutMs = 500 } = options;
-  const redis = createFailFastRedis(url, 'typing', timeoutMs);
-  redis.on('error', () => {}); // reported per call; ioredis keeps reconnecting
+export function createRedisTypingLimit(options: RedisTypingLimitOptions): SharedTypingLimit {
+  const { redis, prefix = '', onError, timeoutMs = 500 } = options;
   redis.defineCommand('realmcastTypingAdmit', { numberOfKeys: 1, lua: admitScript });
   const admit = (redis as unknown as { realmcastTypingAdmit(...args: (string | number)[]): Promise<number> }).realmcastTypingAdmit.bind(redis);
   let calls = 0;
@@ -50,7 +49,7 @@ export function createRedisTypingLimit(options: RedisTypingLimitOptions): Shared
   return {
     async admit(playerId, limit, windowMs) {
       try {
-        const retryAfterMs = await admit(`${prefix}typing:calls:${playerId}`, limit, windowMs, `${process.pid}:${++calls}:${Math.random()}`);
+        const retryAfterMs = await bounded(admit(`${prefix}typing:calls:${playerId}`, limit, windowMs, `${process.pid}:${++calls}:${Math.random()}`), timeoutMs);
         failing = false;
         return Number(retryAfterMs);
       } catch (error) {
@@ -58,10 +57,6 @@ export function createRedisTypingLimit(options: RedisTypingLimitOptions): Shared
         failing = true;
         return null;
       }
-    },
-    async dispose() {
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis, type ChainableCommander } from 'ioredis';
-import { createFailFastRedis } from '../events/redis-pubsub.js';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { bounded } from '../events/redis-connections.js';
 import type { PlayerRef } from '../events/topics.js';
 import type { Release } from '../release.js';
 import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceTracker } from './tracker.js';
@@ -9,11 +9,11 @@ import { createHookRunner, type OnlinePlayer, type PresenceHooks, type PresenceT
 /** The hooks of {@link PresenceHooks}, where presence lives in Redis, and its timings. */
 export interface RedisPresenceOptions extends PresenceHooks {
   /**
-   * Redis holding presence: a `redis://` URL (the tracker opens its own
-   * connection, named `realmcast-<host>-<pid>-presence`, and closes it on
-   * dispose) or a connection to share (left open on dispose).
+   * Redis holding presence: the instance's command connection
+   * (`RedisConnections.commands`), shared and left open on dispose. Each
+   * command gives up after `max(1 s, ttlMs / 3)`.
    */
-  redis: string | Redis;
+  redis: Redis;
   /** Prefix of every key, so worlds can share one Redis; keys are `<prefix>presence:…`. @default '' */
   prefix?: string;
   /** Identifies this instance inside hold entries. @default `${hostname}:${pid}:${random}` */
@@ -200,7 +200,8 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(AR
 /** Games settled per sweep round at most (the rest wait for the next round). */
 const sweepBatch = 100;
 
-type ScriptName = 'realmcastPresenceHold' | 'realmcastPresenceRelease' | 'realmcastPresenceSweep' | 'realmcastPresenceSnapshot' | 'realmcastPresenceDue';
+const scriptNames = ['realmcastPresenceHold', 'realmcastPresenceRelease', 'realmcastPresenceSweep', 'realmcastPresenceSnapshot', 'realmcastPresenceDue'] as const;
+type ScriptName = (typeof scriptNames)[number];
 type Scripted = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
@@ -227,7 +228,7 @@ const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
  */
 export function createRedisPresenceTracker(options: RedisPresenceOptions): PresenceTracker {
   const {
-    redis: target,
+    redis,
     prefix = '',
     instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     graceMs = 5_000,
@@ -237,20 +238,18 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
   } = options;
   const renewEveryMs = Math.max(50, Math.floor(ttlMs / 3));
   const commandTimeoutMs = Math.max(1_000, renewEveryMs);
-  const ownsConnection = typeof target === 'string';
-  const redis =
-    typeof target === 'string'
-      ? // Fail fast, never late: whatever fails is repaired by the renewal when Redis is back.
-        createFailFastRedis(target, 'presence', commandTimeoutMs)
-      : target;
-  if (ownsConnection) redis.on('error', () => {}); // reported per command; ioredis keeps reconnecting
   redis.defineCommand('realmcastPresenceHold', { numberOfKeys: keyNames.length, lua: holdScript });
   redis.defineCommand('realmcastPresenceRelease', { numberOfKeys: keyNames.length, lua: releaseScript });
   redis.defineCommand('realmcastPresenceSweep', { numberOfKeys: keyNames.length, lua: sweepScript });
   redis.defineCommand('realmcastPresenceSnapshot', { numberOfKeys: keyNames.length, lua: snapshotScript });
   redis.defineCommand('realmcastPresenceDue', { numberOfKeys: 1, lua: dueScript });
-  const scripts = redis as unknown as Scripted;
+  // Fail fast, never late: whatever fails is repaired by the renewal when Redis is back.
+  const scriptsOf = redis as unknown as Scripted;
+  const scripts = Object.fromEntries(
+    scriptNames.map((name) => [name, (...args: (string | number)[]) => bounded(scriptsOf[name](...args), commandTimeoutMs)]),
+  ) as Scripted;
   const queued = (pipeline: ChainableCommander) => pipeline as unknown as Scripted;
+  const run = (pipeline: ChainableCommander) => bounded(pipeline.exec(), commandTimeoutMs);
 
   const base = `${prefix}presence:`;
   const dueKey = `${base}due`;
@@ -354,7 +353,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
           const args = [...holds.get(code)!].flatMap(([member, { player }]) => [member, player.id, JSON.stringify(player)]);
           queued(pipeline).realmcastPresenceHold(...keysOf(code), code, ttlMs, 0, ...args);
         }
-        const results = (await pipeline.exec()) ?? [];
+        const results = (await run(pipeline)) ?? [];
         await Promise.all(
           results.map(([error, result], i) => (error ? Promise.reject(error) : afterHold(codes[i]!, result as unknown[]))),
         );
@@ -371,7 +370,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         if (codes.length === 0) return;
         const pipeline = redis.pipeline();
         for (const code of codes) queued(pipeline).realmcastPresenceSweep(...keysOf(code), code, graceMs, ttlMs);
-        const results = (await pipeline.exec()) ?? [];
+        const results = (await run(pipeline)) ?? [];
         await Promise.all(
           results.map(([error, result], i) => (error ? Promise.reject(error) : afterSweep(codes[i]!, result as unknown[]))),
         );
@@ -490,7 +489,7 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
           for (const { code, member, player } of mine) {
             queued(pipeline).realmcastPresenceRelease(...keysOf(code), code, graceMs, member, player.id);
           }
-          await pipeline.exec();
+          await run(pipeline);
           await Promise.all([...new Set(mine.map((hold) => hold.code))].map(changed));
         } catch (error) {
           // Unreachable: the holds expire within ttlMs instead.
@@ -498,10 +497,6 @@ export function createRedisPresenceTracker(options: RedisPresenceOptions): Prese
         }
       }
       await settled();
-      if (ownsConnection) {
-        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-        else redis.disconnect();
-      }
     },
   };
 }

@@ -4,6 +4,7 @@ import { createLogger } from '../../server/logger.js';
 import { eventually, subscribe, onTeardown, wsClient } from '../support/harness.js';
 import {
   createTestDatabase,
+  instanceRedis,
   randomSuffix,
   redisClient,
   redisUrl,
@@ -22,12 +23,15 @@ const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
  * Leases on one key whose work records how many leaders run at once; any
  * moment with two is recorded as an overlap.
  */
-function contenders(count: number, options: { url?: string; ttlMs?: number } = {}) {
+async function contenders(count: number, options: { url?: string; ttlMs?: number } = {}) {
   const key = `${testRedisPrefix()}leader:test`;
   const state = { running: 0, overlaps: 0, started: 0 };
-  const leases: LeaderLease[] = Array.from({ length: count }, (_, i) => {
+  // One instance's connections per contender, as if each ran in its own process.
+  const connections = await Promise.all(Array.from({ length: count }, () => instanceRedis(options.url ?? redisUrl)));
+  const leases: LeaderLease[] = connections.map((redis, i) => {
     const lease = createLeaderLease({
-      url: options.url ?? redisUrl,
+      redis: redis.commands,
+      location: redis.location,
       key,
       name: 'test work',
       ttlMs: options.ttlMs ?? 600,
@@ -50,7 +54,7 @@ const acquired = (line: LogLine) => line.msg === 'market simulator: leadership a
 
 describe.skipIf(!available)('simulator leadership', () => {
   it('should let exactly one of three instances lead and hand over when the leader leaves', async () => {
-    const { key, state, leaders } = contenders(3);
+    const { key, state, leaders } = await contenders(3);
     const redis = redisClient();
     const [first] = await eventually(() => leaders().length === 1 && leaders(), 'a leader');
     expect(await redis.get(key)).toBe(first!.instanceId);
@@ -62,7 +66,7 @@ describe.skipIf(!available)('simulator leadership', () => {
   });
 
   it('should step down when another holder overwrote the lease, and lead again once it is free', async () => {
-    const { key, state, leaders } = contenders(1);
+    const { key, state, leaders } = await contenders(1);
     const redis = redisClient();
     await eventually(() => leaders().length === 1, 'leadership');
     await redis.set(key, 'someone-else', 'PX', 60_000);
@@ -75,7 +79,7 @@ describe.skipIf(!available)('simulator leadership', () => {
 
   it('should stop leading before its lease can expire when Redis is unreachable, and lead again when it is back', async () => {
     const privateRedis = await startPrivateRedis();
-    const { state, leaders } = contenders(2, { url: privateRedis.url, ttlMs: 900 });
+    const { state, leaders } = await contenders(2, { url: privateRedis.url, ttlMs: 900 });
     await eventually(() => leaders().length === 1, 'a leader');
     await privateRedis.stop();
     const stoppedAt = Date.now();

@@ -3,7 +3,7 @@ import type { PlayerRef } from '../../server/events/topics.js';
 import { createRedisPresenceTracker, type RedisPresenceOptions } from '../../server/presence/redis.js';
 import type { PresenceTracker } from '../../server/presence/tracker.js';
 import { onTeardown } from '../support/harness.js';
-import { randomSuffix, redisUrl, servicesAvailable, startTcpProxy, testRedisPrefix } from '../support/scale.js';
+import { instanceRedis, randomSuffix, redisUrl, servicesAvailable, startTcpProxy, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
 
@@ -30,9 +30,11 @@ function cluster(defaults: Partial<RedisPresenceOptions> = {}) {
   const listeners = new Set<() => void>();
   const trackers: Record<string, PresenceTracker> = {};
 
-  const tracker = (name: string, options: Partial<RedisPresenceOptions> = {}) => {
+  /** A tracker on connections of its own, as one instance has (through Redis at `url`). */
+  const tracker = async (name: string, { url = redisUrl, ...options }: Partial<RedisPresenceOptions> & { url?: string } = {}) => {
+    const redis = await instanceRedis(url);
     const created = createRedisPresenceTracker({
-      redis: redisUrl,
+      redis: redis.commands,
       prefix,
       instanceId: `${name}-${randomSuffix()}`,
       graceMs: 300,
@@ -82,8 +84,8 @@ const gameCode = () => `G${randomSuffix().toUpperCase()}`;
 describe.skipIf(!available)('Redis presence tracker', () => {
   it('should show a player held on one instance as online in another instance’s snapshot', async () => {
     const { tracker, transition, changes } = cluster();
-    const a = tracker('A');
-    const b = tracker('B');
+    const a = await tracker('A');
+    const b = await tracker('B');
     const code = gameCode();
     const ada = player('Ada');
 
@@ -102,7 +104,7 @@ describe.skipIf(!available)('Redis presence tracker', () => {
 
   it('should emit online and offline exactly once for concurrent holds on two instances', async () => {
     const { tracker, transition, transitions, of, errors } = cluster();
-    const [a, b] = [tracker('A'), tracker('B')];
+    const [a, b] = await Promise.all([tracker('A'), tracker('B')]);
     const code = gameCode();
     const ada = player('Ada');
 
@@ -127,7 +129,7 @@ describe.skipIf(!available)('Redis presence tracker', () => {
 
   it('should not flap a player who reconnects to another instance within the grace period', async () => {
     const { tracker, transition, of } = cluster({ graceMs: 600 });
-    const [a, b] = [tracker('A'), tracker('B')];
+    const [a, b] = await Promise.all([tracker('A'), tracker('B')]);
     const code = gameCode();
     const [ada, bob] = [player('Ada'), player('Bob')];
     const releaseAda = await a.hold(code, ada);
@@ -148,7 +150,7 @@ describe.skipIf(!available)('Redis presence tracker', () => {
   it('should start the grace period at once when an instance shuts down, and let another instance emit the offline', async () => {
     // A long TTL: the offline can only come from the released holds, not from expiry.
     const { tracker, transition, of } = cluster({ ttlMs: 30_000 });
-    const [a] = [tracker('A'), tracker('B')];
+    const [a] = await Promise.all([tracker('A'), tracker('B')]);
     const code = gameCode();
     const ada = player('Ada');
     await a.hold(code, ada);
@@ -167,9 +169,9 @@ describe.skipIf(!available)('Redis presence tracker', () => {
     const [host, port] = new URL(redisUrl).host.split(':');
     const proxy = await startTcpProxy({ host: host!, port: Number(port ?? 6379) });
     const { tracker, transition, of, trackers, errors } = cluster();
-    const a = tracker('A', { redis: `redis://127.0.0.1:${proxy.port}` });
-    tracker('B');
-    tracker('C');
+    const a = await tracker('A', { url: `redis://127.0.0.1:${proxy.port}` });
+    await tracker('B');
+    await tracker('C');
     const code = gameCode();
     const ada = player('Ada');
     await a.hold(code, ada);
@@ -200,7 +202,7 @@ describe.skipIf(!available)('Redis presence tracker', () => {
 
   it('should keep games apart and report players in several games independently', async () => {
     const { tracker, transition, of } = cluster();
-    const [a, b] = [tracker('A'), tracker('B')];
+    const [a, b] = await Promise.all([tracker('A'), tracker('B')]);
     const [one, two] = [gameCode(), gameCode()];
     const ada = player('Ada');
     const releaseOne = await a.hold(one, ada);

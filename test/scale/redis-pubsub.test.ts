@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../server/logger.js';
 import type { RealmPubSub } from '../../server/events/pubsub.js';
 import { createRedisPubSub, deserializePayload, serializePayload } from '../../server/events/redis-pubsub.js';
 import type { StreamEvent } from '../../server/events/topics.js';
 import { eventually, onTeardown } from '../support/harness.js';
-import { randomSuffix, redisClient, redisUrl, servicesAvailable, startPrivateRedis, subscriberCount, testRedisPrefix } from '../support/scale.js';
+import { instanceRedis, randomSuffix, redisClient, redisUrl, servicesAvailable, startPrivateRedis, subscriberCount, testRedisPrefix } from '../support/scale.js';
 
 const available = await servicesAvailable({ redis: true });
-const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 /** A Redis-backed pub/sub, like one app instance's; disposed after the file. */
 async function instancePubSub(prefix: string, url = redisUrl) {
   const connectionName = `rc-test-${randomSuffix()}`;
-  const pubsub = await createRedisPubSub({ url, prefix, logger, connectionName });
+  const pubsub = createRedisPubSub({ redis: await instanceRedis(url, connectionName), prefix });
   onTeardown(() => pubsub.dispose());
   return Object.assign(pubsub, { connectionName });
 }

@@ -16,6 +16,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createTokenIssuer, type Role } from '../../server/auth.js';
 import { encodeCursor } from '../../server/events/event-log.js';
+import { connectRedis, type RedisConnections } from '../../server/events/redis-connections.js';
+import { createLogger } from '../../server/logger.js';
 import { eventually, onTeardown, tempDataDir } from './harness.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -119,6 +121,17 @@ export function redisClient(url = redisUrl): Redis {
   const redis = new Redis(url, { retryStrategy: (attempt) => Math.min(attempt * 100, 1_000) });
   redis.on('error', () => {});
   onTeardown(() => redis.quit().catch(() => redis.disconnect()));
+  return redis;
+}
+
+/**
+ * Redis connections as one app instance opens them (`connectRedis`), for
+ * tests that build pub/sub, presence or leases directly; closed after the
+ * file's tests, after whatever was registered for teardown later (their users).
+ */
+export async function instanceRedis(url = redisUrl, connectionName?: string): Promise<RedisConnections> {
+  const redis = await connectRedis({ url, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), connectionName });
+  onTeardown(() => redis.dispose());
   return redis;
 }
 

@@ -5,22 +5,23 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import { bearerToken, createTokenIssuer, loadOrCreateSecret, type TokenIssuer, type Viewer } from './auth.js';
 import type { Context } from './builder.js';
-import { resolveOptions, type AppOptions } from './config.js';
+import { resolveOptions, type AppOptions, type ResolvedOptions } from './config.js';
 import { createDashboardHandler } from './dashboard.js';
 import { createDelivery, type Delivery } from './delivery/fanout.js';
 import type { DeliveryHooks } from './delivery/subscriber.js';
 import { createMarketSimulator } from './domain/market.js';
 import { seedWorld } from './domain/seed.js';
-import { createEventLog } from './events/event-log.js';
+import { createEventLog, type EventLog } from './events/event-log.js';
 import { createLeaderLease } from './events/leadership.js';
-import { createRealmPubSub } from './events/pubsub.js';
-import { connectRedis } from './events/redis-connections.js';
+import { createRealmPubSub, type RealmPubSub } from './events/pubsub.js';
+import { connectRedis, type RedisConnections } from './events/redis-connections.js';
 import { createRedisPubSub } from './events/redis-pubsub.js';
+import { graphiqlOptions } from './graphiql.js';
 import { useTokenExpiry } from './limits/expiry.js';
 import { clientAddress, createStaticPage, refuseLargeBody } from './limits/http.js';
 import { useAnalyticsInFlight } from './limits/in-flight.js';
 import { allowedOrigins, corsFor, useCsrf, useIntrospection, useOperationRateLimit, useOriginCheck, useQueryLimits } from './limits/plugins.js';
-import { createRateLimits } from './limits/rate-limits.js';
+import { createRateLimits, type RateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { countingPublishes, createMetrics, type Metrics } from './metrics.js';
 import { createRedisPresenceTracker } from './presence/redis.js';
@@ -28,7 +29,7 @@ import { createRedisTypingLimit } from './presence/redis-typing-limit.js';
 import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';
-import { createStore } from './store/store.js';
+import { createStore, type Store } from './store/store.js';
 import type { WebSocketInitialContext } from './transport/operations.js';
 import { createSseAdapter } from './transport/sse.js';
 import { createWebSocketTransport } from './transport/ws.js';
@@ -66,25 +67,174 @@ export interface CreateAppOptions extends AppOptions {
 /** Where the GraphQL endpoint lives, for HTTP, WebSocket and SSE alike. */
 export const graphqlPath = '/graphql';
 
-const defaultQuery = /* GraphQL */ `# Welcome to Realmcast. Run "Prices" for a snapshot,
-# then "LiveTicks" to watch the market move.
-# Ctrl-Enter runs the operation under the cursor.
-
-query Prices {
-  stocks { symbol name price change changePercent }
-  factions { id name influence }
-  worldEvents(last: 5) { kind message severity at }
-}
-
-subscription LiveTicks {
-  stockTicked { cursor symbol price change changePercent at }
-}
-`;
-
 /** Builds and starts one Realmcast server. */
 export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const config = resolveOptions(options);
   const logger = options.logger ?? createLogger(config.logLevel);
+  const core = await openCore(config, options, logger);
+  const { store, metrics, pubsub, events, limits, tokens, services } = core;
+
+  const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
+
+  const origins = allowedOrigins(config.corsOrigins, config.production);
+  const maskInternal = (error: unknown, message: string, isDev?: boolean) => {
+    const masked = maskError(error, message, isDev);
+    if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
+    return masked;
+  };
+  const logging = createOperationLogging(logger);
+  const delivery = createDelivery({
+    events,
+    logger,
+    metrics,
+    maskError: (error) => maskInternal(error, 'Unexpected error.') as GraphQLError,
+    pull: createSseAdapter({ maxBufferedBytes: config.maxBufferedBytes, metrics }),
+    hooks: [{ onServe: metrics.onServe }, logging.hooks],
+  });
+
+  const yoga = createYoga<WebSocketInitialContext, Context>({
+    schema,
+    graphqlEndpoint: graphqlPath,
+    landingPage: false,
+    logging: logger,
+    // GraphiQL is served below, compressed once; with GRAPHIQL=false Yoga refuses to render it too.
+    graphiql: config.graphiql ? graphiqlOptions : false,
+    cors: corsFor(origins),
+    maskedErrors: { maskError: maskInternal },
+    context: async ({ request, req, wsViewer, address }): Promise<Context> => ({
+      viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
+      services,
+      address: address ?? (req ? clientAddress(req, config.trustProxy) : 'unknown'),
+    }),
+    plugins: [
+      useOriginCheck(origins),
+      useCsrf(),
+      // The cost of a range ending now is measured on the clock the analytics read with.
+      ...useQueryLimits({ ...config, clock: options.clock }),
+      useIntrospection(config.introspection),
+      useTokenExpiry(),
+      useOperationRateLimit(limits),
+      logging.plugin,
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: readinessCheck({ store, pubsub }),
+      }),
+      metrics.plugin(),
+      delivery.plugin,
+      // Last: no later plugin may stop an execution it counted (the slot is freed when execution settles).
+      useAnalyticsInFlight(config.analyticsInFlight),
+    ],
+  });
+
+  const server: Server = createServer(createRequestHandler(config, { yoga, metrics, logger }));
+  const webSockets = createWebSocketTransport({
+    server,
+    path: graphqlPath,
+    yoga,
+    delivery,
+    tokens,
+    logger,
+    keepAliveMs: config.keepAliveMs,
+    onConnection: (socket) => {
+      metrics.connections.inc({ transport: 'ws' });
+      socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
+    },
+    maxPayload: config.wsMaxPayload,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    maxBufferedBytes: config.maxBufferedBytes,
+    allowedOrigins: origins,
+    trustProxy: config.trustProxy,
+    onLimit: (limit) => (limit === 'slow-consumer' ? metrics.slowConsumerDrops.inc({ transport: 'ws' }) : metrics.limited(limit)),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}${graphqlPath}`;
+
+  const jobs = await startBackgroundJobs(config, core, logger);
+
+  logger.info({ url, store: store.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process', marketTickMs: config.marketTickMs }, 'Realmcast listening');
+
+  let disposing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    services,
+    tokens,
+    metrics,
+    fanout: delivery,
+    dispose: () =>
+      (disposing ??= (async () => {
+        await jobs.dispose();
+        await webSockets.dispose();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // After every subscription ended (so presence holds are released).
+        await core.dispose();
+        logger.info('Realmcast stopped');
+      })()),
+  };
+}
+
+/**
+ * The HTTP side of an instance, in the order requests are told apart:
+ * `/metrics`, bodies over the limit (refused before they are read), the
+ * GraphiQL page for browsers, GraphQL over HTTP and SSE (Yoga), and the
+ * dashboard's static files for the rest.
+ */
+function createRequestHandler(
+  config: ResolvedOptions,
+  { yoga, metrics, logger }: { yoga: (req: IncomingMessage, res: ServerResponse) => unknown; metrics: Metrics; logger: Logger },
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const dashboard = createDashboardHandler();
+  const graphiql = createStaticPage(() => renderGraphiQL(graphiqlOptions));
+  const servesGraphiQL = (req: IncomingMessage) =>
+    config.graphiql &&
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') === graphqlPath &&
+    String(req.headers.accept).includes('text/html');
+  return (req: IncomingMessage, res: ServerResponse) => {
+    logAccess(logger, req, res);
+    if (req.method === 'GET' && req.url?.split('?', 1)[0] === '/metrics') return metrics.handle(req, res);
+    if (refuseLargeBody(req, res, config.httpBodyLimit)) return;
+    if (servesGraphiQL(req)) {
+      graphiql(req, res).catch((error) => {
+        logger.error({ err: error }, 'GraphiQL page failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
+    dashboard(req, res, () => yoga(req, res));
+  };
+}
+
+/**
+ * What every part of an instance works with: storage, metrics, pub/sub and
+ * the event log, the domain services, limits and tokens, and (scaled out)
+ * the Redis connections they share.
+ */
+interface Core {
+  store: Store;
+  metrics: Metrics;
+  /** The instance's Redis connections; undefined without `REDIS_URL`. */
+  redis: RedisConnections | undefined;
+  pubsub: RealmPubSub;
+  events: EventLog;
+  limits: RateLimits;
+  tokens: TokenIssuer;
+  services: Services;
+  /** Closes the services (presence, typing timers), then pub/sub, Redis and the store, each after its users. */
+  dispose(): Promise<void>;
+}
+
+/** Opens the store and Redis, seeds the world once, and builds the services over them. */
+async function openCore(config: ResolvedOptions, options: CreateAppOptions, logger: Logger): Promise<Core> {
   const onConnectionError = (error: Error) => logger.warn({ err: error }, 'database connection lost');
   const store = await createStore(
     config.databaseUrl
@@ -167,109 +317,35 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     },
   });
 
-  const viewerFromToken = async (token: string | null): Promise<Viewer | null> => (token ? tokens.verify(token) : null);
 
-  const origins = allowedOrigins(config.corsOrigins, config.production);
-  const graphiqlOptions = { title: 'Realmcast', defaultQuery, subscriptionsProtocol: 'WS' } as const;
-  const maskInternal = (error: unknown, message: string, isDev?: boolean) => {
-    const masked = maskError(error, message, isDev);
-    if (masked !== error) logger.error({ err: error }, 'internal error (masked)');
-    return masked;
-  };
-  const logging = createOperationLogging(logger);
-  const delivery = createDelivery({
-    events,
-    logger,
+  return {
+    store,
     metrics,
-    maskError: (error) => maskInternal(error, 'Unexpected error.') as GraphQLError,
-    pull: createSseAdapter({ maxBufferedBytes: config.maxBufferedBytes, metrics }),
-    hooks: [{ onServe: metrics.onServe }, logging.hooks],
-  });
-
-  const yoga = createYoga<WebSocketInitialContext, Context>({
-    schema,
-    graphqlEndpoint: graphqlPath,
-    landingPage: false,
-    logging: logger,
-    // GraphiQL is served below, compressed once; with GRAPHIQL=false Yoga refuses to render it too.
-    graphiql: config.graphiql ? graphiqlOptions : false,
-    cors: corsFor(origins),
-    maskedErrors: { maskError: maskInternal },
-    context: async ({ request, req, wsViewer, address }): Promise<Context> => ({
-      viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
-      services,
-      address: address ?? (req ? clientAddress(req, config.trustProxy) : 'unknown'),
-    }),
-    plugins: [
-      useOriginCheck(origins),
-      useCsrf(),
-      // The cost of a range ending now is measured on the clock the analytics read with.
-      ...useQueryLimits({ ...config, clock: options.clock }),
-      useIntrospection(config.introspection),
-      useTokenExpiry(),
-      useOperationRateLimit(limits),
-      logging.plugin,
-      useReadinessCheck({
-        endpoint: '/ready',
-        check: readinessCheck({ store, pubsub }),
-      }),
-      metrics.plugin(),
-      delivery.plugin,
-      // Last: no later plugin may stop an execution it counted (the slot is freed when execution settles).
-      useAnalyticsInFlight(config.analyticsInFlight),
-    ],
-  });
-
-  const dashboard = createDashboardHandler();
-  const graphiql = createStaticPage(() => renderGraphiQL(graphiqlOptions));
-  const servesGraphiQL = (req: IncomingMessage) =>
-    config.graphiql &&
-    (req.method === 'GET' || req.method === 'HEAD') &&
-    new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '') === graphqlPath &&
-    String(req.headers.accept).includes('text/html');
-  const server: Server = createServer((req, res) => {
-    logAccess(logger, req, res);
-    if (req.method === 'GET' && req.url?.split('?', 1)[0] === '/metrics') return metrics.handle(req, res);
-    if (refuseLargeBody(req, res, config.httpBodyLimit)) return;
-    if (servesGraphiQL(req)) {
-      graphiql(req, res).catch((error) => {
-        logger.error({ err: error }, 'GraphiQL page failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-      return;
-    }
-    if (req.url?.startsWith(graphqlPath) || (req.method !== 'GET' && req.method !== 'HEAD')) return yoga(req, res);
-    dashboard(req, res, () => yoga(req, res));
-  });
-  const webSockets = createWebSocketTransport({
-    server,
-    path: graphqlPath,
-    yoga,
-    delivery,
+    redis,
+    pubsub,
+    events,
+    limits,
     tokens,
-    logger,
-    keepAliveMs: config.keepAliveMs,
-    onConnection: (socket) => {
-      metrics.connections.inc({ transport: 'ws' });
-      socket.once('close', () => metrics.connections.dec({ transport: 'ws' }));
+    services,
+    async dispose() {
+      await services.dispose();
+      await pubsub.dispose();
+      // Last of Redis: every user above is done with the connections.
+      await redis?.dispose();
+      await store.dispose();
+      metrics.dispose();
     },
-    maxPayload: config.wsMaxPayload,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
-    maxBufferedBytes: config.maxBufferedBytes,
-    allowedOrigins: origins,
-    trustProxy: config.trustProxy,
-    onLimit: (limit) => (limit === 'slow-consumer' ? metrics.slowConsumerDrops.inc({ transport: 'ws' }) : metrics.limited(limit)),
-  });
+  };
+}
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}${graphqlPath}`;
-
+/**
+ * Starts the work that runs beside requests: the market simulator and the
+ * P&L recorder (scaled out, each on the one instance holding its lease) and
+ * the minutely housekeeping (pruning the log, histories, order keys).
+ * Resolves with what stops them all.
+ */
+async function startBackgroundJobs(config: ResolvedOptions, core: Core, logger: Logger): Promise<{ dispose(): Promise<void> }> {
+  const { store, events, services, redis } = core;
   const startSimulator = () =>
     createMarketSimulator({
       store,
@@ -314,33 +390,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   }, 60_000);
   housekeeping.unref();
 
-  logger.info({ url, store: store.dialect, pubsub: config.redisUrl ? 'redis' : 'in-process', marketTickMs: config.marketTickMs }, 'Realmcast listening');
 
-  let disposing: Promise<void> | undefined;
   return {
-    url,
-    port,
-    services,
-    tokens,
-    metrics,
-    fanout: delivery,
-    dispose: () =>
-      (disposing ??= (async () => {
-        clearInterval(housekeeping);
-        await simulator.dispose();
-        await recorder.dispose();
-        await webSockets.dispose();
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        // After every subscription ended (so presence holds are released), before the store closes.
-        await services.dispose();
-        await pubsub.dispose();
-        // Last of Redis: every user above is done with the connections.
-        await redis?.dispose();
-        await store.dispose();
-        metrics.dispose();
-        logger.info('Realmcast stopped');
-      })()),
+    async dispose() {
+      clearInterval(housekeeping);
+      await simulator.dispose();
+      await recorder.dispose();
+    },
   };
 }
 

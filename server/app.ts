@@ -25,7 +25,7 @@ import { createRateLimits, type RateLimits } from './limits/rate-limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { countingPublishes, createMetrics, type Metrics } from './metrics.js';
 import { createRedisPresenceTracker } from './presence/redis.js';
-import { createRedisTypingLimit } from './presence/redis-typing-limit.js';
+import { createRedisTypingLimit } from './limits/redis-typing-limit.js';
 import { readinessCheck } from './readiness.js';
 import { schema } from './schema/index.js';
 import { createServices, type Services } from './services.js';

@@ -140,34 +140,47 @@ export const configSchema = z.object({
   }),
 
   // Abuse limits (README "Security and limits"). Rates are `<calls>/<duration>`, fixed windows, in Redis when REDIS_URL is set.
+  /** Counted by `createRateLimits` (`server/limits/rate-limits.ts`), like every rate below; charged per operation by `useOperationRateLimit` (`server/limits/plugins.ts`). */
   operationRatePerPlayer: rateSetting({ points: 300, seconds: 10 }, 'RATE_LIMIT_PLAYER', 'Operations (queries, mutations, subscription starts) per signed-in player, over HTTP, WebSocket and SSE alike.'),
+  /** Counted and charged as `operationRatePerPlayer`, keyed by `clientAddress` (`server/limits/http.ts`). */
   operationRatePerAddress: rateSetting({ points: 600, seconds: 10 }, 'RATE_LIMIT_ADDRESS', 'Operations per client address, anonymous callers included.'),
+  /** Counted in `server/limits/rate-limits.ts`; charged by the `signIn` mutation (`server/schema/players.ts`). */
   signInRate: rateSetting({ points: 10, seconds: 600 }, 'SIGNIN_RATE', 'Guest `signIn` calls per client address.'),
+  /** Counted in `server/limits/rate-limits.ts`; charged by the `createGame` mutation (`server/schema/games.ts`). */
   createGameRate: rateSetting({ points: 10, seconds: 600 }, 'CREATE_GAME_RATE', '`createGame` calls per player.'),
+  /** Counted in `server/limits/rate-limits.ts`; charged by `submitChoice` and `resolveTurn` (`server/schema/games.ts`). */
   turnRate: rateSetting({ points: 30, seconds: 60 }, 'TURN_RATE', '`submitChoice` and `resolveTurn` calls per player.'),
+  /** Counted in `server/limits/rate-limits.ts`; charged by `limitCodeGuesses` (`server/limits/guards.ts`), which every field taking a join code goes through. */
   joinCodeMissRate: rateSetting({ points: 20, seconds: 600 }, 'JOIN_CODE_MISS_RATE', 'Unknown join codes tried (any field taking a `code`) per player and per client address; then every code lookup is refused until the window ends.'),
+  /** A game rule rather than an abuse limit, like the budgets below: applied by `createTurnEconomy` (`server/domain/economy.ts`). */
   turnFullEffectPlayers: setting(z.number().int().min(1).default(2), {
     env: 'TURN_FULL_EFFECT_PLAYERS',
     description: 'Players backing the winning choice for its full effect; fewer scale it down proportionally (a solo turn moves half as much by default).',
   }),
+  /** Applied by `createTurnEconomy` (`server/domain/economy.ts`). */
   turnEffectWindowMs: setting(z.number().int().min(1).default(3_600_000), {
     env: 'TURN_EFFECT_WINDOW_MS',
     description: 'The window of the turn-effect budgets below.',
   }),
+  /** Applied by `createTurnEconomy` (`server/domain/economy.ts`). */
   turnPriceBudgetPercent: setting(z.number().positive().default(10), {
     env: 'TURN_PRICE_BUDGET_PERCENT',
     description: 'Sum of the absolute price moves, in percent, that turns of all games together may apply to one stock per window.',
   }),
+  /** Applied by `createTurnEconomy` (`server/domain/economy.ts`). */
   turnInfluenceBudget: setting(z.number().positive().default(10), {
     env: 'TURN_INFLUENCE_BUDGET',
     description: 'Sum of the absolute influence shifts, in points, that turns of all games together may apply to one faction per window.',
   }),
+  /** Enforced by `refuseLargeBody` (`server/limits/http.ts`), before Yoga reads the body. */
   httpBodyLimit: setting(z.number().int().min(1_024).default(1_048_576), {
     env: 'HTTP_BODY_LIMIT',
     description: 'Largest HTTP request body in bytes; a larger one gets 413 before it is read (a body without `Content-Length` gets 411).',
   }),
+  /** The four query limits are installed by `useQueryLimits` (`server/limits/plugins.ts`). */
   maxDepth: setting(z.number().int().min(1).default(10), { env: 'MAX_DEPTH', description: 'Deepest selection set of an operation (graphql-armor; introspection excepted).' }),
   maxAliases: setting(z.number().int().min(1).default(30), { env: 'MAX_ALIASES', description: 'Most aliases in one operation (graphql-armor).' }),
+  /** Estimated by `costLimitRule` (`server/limits/cost.ts`), installed by `useQueryLimits` (`server/limits/plugins.ts`). */
   maxCost: setting(z.number().int().min(1).default(20_000), { env: 'MAX_COST', description: 'Highest estimated cost of one operation (graphql-armor).' }),
   analyticsInFlight: setting(z.number().int().min(1).default(2), {
     env: 'ANALYTICS_IN_FLIGHT',
@@ -175,6 +188,7 @@ export const configSchema = z.object({
       'Operations reading P&L history (`pnlHistory`, `pnlCalendar`, `drawdown`) running at once per player on one instance; one more is refused with `RATE_LIMITED` (`extensions.limit: "analyticsInFlight"`, HTTP 429).',
   }),
   maxTokens: setting(z.number().int().min(100).default(2_000), { env: 'MAX_TOKENS', description: 'Most tokens in one document, checked while parsing (graphql-armor).' }),
+  /** Enforced when signing and verifying by `createTokenIssuer` (`server/auth.ts`); open connections end at a token's `exp` through `server/limits/expiry.ts`. */
   tokenMaxTtlSeconds: setting(z.number().int().min(60).default(2_592_000), {
     env: 'TOKEN_MAX_TTL',
     description: 'Longest lifetime of a token (`30d`, `12h`, or seconds); tokens without `exp` or living longer are refused, and `npm run token` defaults to it.',
@@ -182,7 +196,9 @@ export const configSchema = z.object({
     fromEnvironment: (text) => parseDuration(text) ?? text,
   }),
   graphiql: setting(z.boolean().default(true), { env: 'GRAPHIQL', description: 'Whether `/graphql` serves GraphiQL to browsers.' }),
+  /** Enforced by `useIntrospection` (`server/limits/plugins.ts`). */
   introspection: setting(z.boolean().default(true), { env: 'INTROSPECTION', description: 'Whether introspection (`__schema`, `__type`) is answered.' }),
+  /** Resolved by `allowedOrigins` and enforced by `corsFor`, `useOriginCheck` and `originAllowed` (`server/limits/plugins.ts`). */
   corsOrigins: setting(z.array(z.string().regex(/^(\*|null|https?:\/\/[^/]+)$/, 'must be origins like https://game.example, or *')).optional(), {
     env: 'CORS_ORIGINS',
     description:
@@ -211,6 +227,7 @@ export const configSchema = z.object({
     description:
       'Unsent data one consumer may hold back: a WebSocket past it is closed with 1013 (try again later), an SSE stream is ended; the client reconnects and resumes with `after:`.',
   }),
+  /** Read by `clientAddress` (`server/limits/http.ts`), the one place a client address is derived. */
   trustProxy: setting(z.number().int().min(0).max(10).default(0), {
     env: 'TRUST_PROXY',
     description: 'How many reverse proxies in front append to `X-Forwarded-For`; per-address limits then use the address they saw. `0` uses the socket’s peer.',

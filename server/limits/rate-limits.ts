@@ -3,7 +3,16 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts,
 import { apiError, ErrorCode } from '../errors.js';
 import type { Rate } from './durations.js';
 
-/** The rate-limited kinds of calls, each with its own allowance per key. */
+/**
+ * The rate-limited kinds of calls, each with its own allowance per key
+ * (its `*Rate` setting in `server/config.ts`), all counted here. Where each
+ * is charged: `operationPlayer` and `operationAddress` by
+ * `useOperationRateLimit` (`./plugins.ts`), `joinCodeMiss` by
+ * `limitCodeGuesses` (`./guards.ts`), `signIn` by its mutation
+ * (`schema/players.ts`), `createGame` and `turn` by theirs
+ * (`schema/games.ts`). The `setTyping` limit is the typing service's own
+ * sliding window, shared through Redis by `./redis-typing-limit.ts`.
+ */
 export const rateLimitNames = ['operationPlayer', 'operationAddress', 'signIn', 'createGame', 'turn', 'joinCodeMiss'] as const;
 export type RateLimitName = (typeof rateLimitNames)[number];
 

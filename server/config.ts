@@ -182,6 +182,7 @@ export const configSchema = z.object({
   maxAliases: setting(z.number().int().min(1).default(30), { env: 'MAX_ALIASES', description: 'Most aliases in one operation (graphql-armor).' }),
   /** Estimated by `costLimitRule` (`server/limits/cost.ts`), installed by `useQueryLimits` (`server/limits/plugins.ts`). */
   maxCost: setting(z.number().int().min(1).default(20_000), { env: 'MAX_COST', description: 'Highest estimated cost of one operation (graphql-armor).' }),
+  /** Enforced by `useAnalyticsInFlight` (`server/limits/in-flight.ts`), for the fields marked with its `analyticsExtension`. */
   analyticsInFlight: setting(z.number().int().min(1).default(2), {
     env: 'ANALYTICS_IN_FLIGHT',
     description:

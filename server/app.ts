@@ -104,7 +104,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     context: async ({ request, req, wsViewer, address }): Promise<Context> => ({
       viewer: wsViewer !== undefined ? wsViewer : await viewerFromToken(bearerToken(request.headers.get('authorization'))),
       services,
-      address: address ?? (req ? clientAddress(req, config.trustProxy) : 'unknown'),
+      address: address ?? (req ? clientAddress(req, config.trustProxy, config.ipv6PrefixLength) : 'unknown'),
     }),
     plugins: [
       useOriginCheck(origins),
@@ -146,6 +146,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     maxBufferedBytes: config.maxBufferedBytes,
     allowedOrigins: origins,
     trustProxy: config.trustProxy,
+    ipv6PrefixLength: config.ipv6PrefixLength,
     onLimit: (limit) => (limit === 'slow-consumer' ? metrics.slowConsumerDrops.inc({ transport: 'ws' }) : metrics.limited(limit)),
   });
 

@@ -233,6 +233,11 @@ export const configSchema = z.object({
     env: 'TRUST_PROXY',
     description: 'How many reverse proxies in front append to `X-Forwarded-For`; per-address limits then use the address they saw. `0` uses the socket’s peer.',
   }),
+  /** Read by `clientAddress` (`server/limits/http.ts`) with `trustProxy`. */
+  ipv6PrefixLength: setting(z.number().int().min(32).max(128).default(64), {
+    env: 'IPV6_PREFIX_LENGTH',
+    description: 'Per-address limits count an IPv6 client by its network of this many bits (one subscriber usually gets a whole /64); `128` counts single addresses.',
+  }),
 });
 
 /** A rate setting: `<calls>/<duration>` in the environment, `{ points, seconds }` as an option. */

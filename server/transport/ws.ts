@@ -44,6 +44,8 @@ export interface WebSocketTransportOptions extends ConnectionLimits {
   allowedOrigins?: readonly string[];
   /** Reverse proxies in front (see `clientAddress`). @default 0 */
   trustProxy?: number;
+  /** Bits of an IPv6 address that name one client (see `clientAddress`). @default 64 */
+  ipv6PrefixLength?: number;
   /** Called when an upgrade is refused or a socket dropped by a limit (metrics). @default none */
   onLimit?: (limit: WebSocketLimit) => void;
 }
@@ -131,6 +133,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     maxBufferedBytes = 1_048_576,
     allowedOrigins = ['*'],
     trustProxy = 0,
+    ipv6PrefixLength = 64,
     onLimit = () => {},
   } = options;
   const admission = createConnectionAdmission({ maxConnections, maxConnectionsPerAddress });
@@ -151,7 +154,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
         onLimit('origin');
         return accept(false, 403, 'Origin not allowed');
       }
-      const address = clientAddress(info.req, trustProxy);
+      const address = clientAddress(info.req, trustProxy, ipv6PrefixLength);
       const admitted = admission.admit(address);
       if ('refused' in admitted) {
         const { limit, status, message } = admitted.refused;

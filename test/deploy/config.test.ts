@@ -45,7 +45,7 @@ describe('configuration', () => {
       RATE_LIMIT_PLAYER: '20/1s', RATE_LIMIT_ADDRESS: '40/2m', SIGNIN_RATE: '3/1h', CREATE_GAME_RATE: '4/1d', TURN_RATE: '5/30s', JOIN_CODE_MISS_RATE: '6/10m',
       TURN_FULL_EFFECT_PLAYERS: '3', TURN_EFFECT_WINDOW_MS: '60000', TURN_PRICE_BUDGET_PERCENT: '2.5', TURN_INFLUENCE_BUDGET: '4',
       HTTP_BODY_LIMIT: '65536', MAX_DEPTH: '8', MAX_ALIASES: '9', MAX_COST: '1000', ANALYTICS_IN_FLIGHT: '3', MAX_TOKENS: '500', TOKEN_MAX_TTL: '7d',
-      GRAPHIQL: 'off', INTROSPECTION: 'false', CORS_ORIGINS: 'https://game.example, https://admin.example/', TRUST_PROXY: '1',
+      GRAPHIQL: 'off', INTROSPECTION: 'false', CORS_ORIGINS: 'https://game.example, https://admin.example/', TRUST_PROXY: '1', IPV6_PREFIX_LENGTH: '56',
       WS_MAX_PAYLOAD: '2048', MAX_CONNECTIONS: '7', MAX_CONNECTIONS_PER_ADDRESS: '3', MAX_SUBSCRIPTIONS_PER_CONNECTION: '4', MAX_BUFFERED_BYTES: '4096',
     };
     expect(Object.keys(env).sort()).toEqual(settingsTable().map((row) => row.env).sort());
@@ -58,7 +58,7 @@ describe('configuration', () => {
       createGameRate: { points: 4, seconds: 86_400 }, turnRate: { points: 5, seconds: 30 }, joinCodeMissRate: { points: 6, seconds: 600 },
       turnFullEffectPlayers: 3, turnEffectWindowMs: 60_000, turnPriceBudgetPercent: 2.5, turnInfluenceBudget: 4,
       httpBodyLimit: 65_536, maxDepth: 8, maxAliases: 9, maxCost: 1_000, analyticsInFlight: 3, maxTokens: 500, tokenMaxTtlSeconds: 604_800,
-      graphiql: false, introspection: false, corsOrigins: ['https://game.example', 'https://admin.example'], trustProxy: 1,
+      graphiql: false, introspection: false, corsOrigins: ['https://game.example', 'https://admin.example'], trustProxy: 1, ipv6PrefixLength: 56,
       wsMaxPayload: 2_048, maxConnections: 7, maxConnectionsPerAddress: 3, maxSubscriptionsPerConnection: 4, maxBufferedBytes: 4_096,
     });
     expect(optionsFromEnvironment({ PORT: '', NODE_ENV: 'development' })).toEqual({ production: false });
@@ -145,6 +145,7 @@ const refused: Record<string, string[]> = {
   INTROSPECTION: ['yes'],
   CORS_ORIGINS: ['game.example', 'https://game.example/path'],
   TRUST_PROXY: ['-1', '11'],
+  IPV6_PREFIX_LENGTH: ['31', '129', '64.5'],
   WS_MAX_PAYLOAD: ['1023', '64k'],
   MAX_CONNECTIONS: ['0'],
   MAX_CONNECTIONS_PER_ADDRESS: ['0', '1.5'],
@@ -156,7 +157,7 @@ const accepted: Record<string, string> = {
   PORT: '65535', JWT_SECRET: 's'.repeat(32), MARKET_TICK_MS: '0', LEADER_LEASE_MS: '300', PRESENCE_GRACE_MS: '0', PRESENCE_TTL_MS: '300',
   PRESENCE_SWEEP_MS: '50', TYPING_TIMEOUT_MS: '1', GUEST_SIGNIN: 'off', PORTFOLIO_COALESCE_MS: '0', EVENT_RETENTION_MS: '0',
   EVENT_RETENTION_MINIMUM: '0', KEEP_ALIVE_MS: '1', PNL_RECORD_MS: '0', PNL_CACHE_PLAYERS: '1', PNL_SECOND_SERIES: '21', ANALYTICS_IN_FLIGHT: '1', METRICS_TOKEN: 'm'.repeat(16), LOG_LEVEL: 'silent', RATE_LIMIT_PLAYER: '1/1s', HTTP_BODY_LIMIT: '1024', TOKEN_MAX_TTL: '60',
-  MAX_TOKENS: '100', TRUST_PROXY: '10', WS_MAX_PAYLOAD: '1024', MAX_CONNECTIONS: '1', MAX_BUFFERED_BYTES: '1024', CORS_ORIGINS: '*', TURN_PRICE_BUDGET_PERCENT: '0.5', GRAPHIQL: 'on', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
+  MAX_TOKENS: '100', TRUST_PROXY: '10', IPV6_PREFIX_LENGTH: '32', WS_MAX_PAYLOAD: '1024', MAX_CONNECTIONS: '1', MAX_BUFFERED_BYTES: '1024', CORS_ORIGINS: '*', TURN_PRICE_BUDGET_PERCENT: '0.5', GRAPHIQL: 'on', REDIS_PREFIX: '', DATABASE_URL: 'postgresql://db/realm', REDIS_URL: 'rediss://r:6380',
 };
 
 describe('configuration: each variable on its bounds', () => {

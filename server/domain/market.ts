@@ -138,18 +138,8 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
         if (price === stock.price) continue;
         const row = { ...stock, price, volume: stock.volume + (volumeBySymbol[symbol] ?? 0), updatedAt: now };
         ticks.push({ type: 'StockTicked', payload: { symbol, price, ...stockChange(row) } });
-        const move = (price - stock.price) / stock.price;
-        if (Math.abs(move) >= bigMoveThreshold) {
-          const percent = Math.round(move * 1000) / 10;
-          alerts.push({
-            type: 'WorldEvent',
-            payload: {
-              kind: move < 0 ? 'market.crash' : 'market.surge',
-              message: `${stock.name} (${symbol}) ${move < 0 ? 'plunges' : 'soars'} ${Math.abs(percent)}% to ${price}.`,
-              severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
-            },
-          });
-        }
+        const alert = bigMoveAlert(stock, price);
+        if (alert) alerts.push(alert);
         locked.set(symbol, row);
         moved.set(symbol, row);
       }
@@ -205,6 +195,25 @@ export function createMarket({ store, events }: { store: Store; events: EventLog
     },
   };
   return market;
+}
+
+/**
+ * The world event a move of `stock` to `price` posts: `market.crash` or
+ * `market.surge` from a 10 % move ({@link bigMoveThreshold}), CRITICAL from
+ * 25 %; none for a smaller one.
+ */
+function bigMoveAlert(stock: StockRow, price: number): AppendItem<'WorldEvent'> | undefined {
+  const move = (price - stock.price) / stock.price;
+  if (Math.abs(move) < bigMoveThreshold) return undefined;
+  const percent = Math.round(move * 1000) / 10;
+  return {
+    type: 'WorldEvent',
+    payload: {
+      kind: move < 0 ? 'market.crash' : 'market.surge',
+      message: `${stock.name} (${stock.symbol}) ${move < 0 ? 'plunges' : 'soars'} ${Math.abs(percent)}% to ${price}.`,
+      severity: Math.abs(move) >= 0.25 ? 'CRITICAL' : 'WARNING',
+    },
+  };
 }
 
 /**

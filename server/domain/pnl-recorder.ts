@@ -201,11 +201,12 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers, 
       // Holders whose tokens have all expired are not valued on a price move (abandoned guests cost nothing).
       const holders = await db
         .selectFrom('positions')
-        .innerJoin('players', 'players.id', 'positions.playerId')
+        .leftJoin('players', 'players.id', 'positions.playerId')
         .select('positions.playerId')
         .distinct()
         .where('positions.symbol', 'in', symbols)
-        .where('players.createdAt', '>', createdSince(nowMs))
+        // No player row (a token that outlived a database reset trades without one): its age is unknown, so it is valued.
+        .where((eb) => eb.or([eb('players.createdAt', '>', createdSince(nowMs)), eb('players.id', 'is', null)]))
         .execute();
       for (const { playerId } of holders) players.add(playerId);
     }
@@ -285,10 +286,10 @@ export function createPnlRecorder({ store, pubsub, logger, clock, cachePlayers, 
       const markEveryone = async () => {
         const holders = await db
           .selectFrom('strategies')
-          .innerJoin('players', 'players.id', 'strategies.playerId')
+          .leftJoin('players', 'players.id', 'strategies.playerId')
           .select('strategies.playerId')
           .distinct()
-          .where('players.createdAt', '>', createdSince(clock()))
+          .where((eb) => eb.or([eb('players.createdAt', '>', createdSince(clock())), eb('players.id', 'is', null)]))
           .execute();
         for (const { playerId } of holders) recorder.markPlayer(playerId);
       };

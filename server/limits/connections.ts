@@ -18,6 +18,13 @@ export interface ConnectionLimits {
   maxSubscriptionsPerConnection?: number;
 }
 
+/** The defaults of {@link ConnectionLimits}, the one place they are written (the transports destructure with them). */
+export const connectionLimitDefaults = {
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 50,
+  maxSubscriptionsPerConnection: 100,
+} as const satisfies Required<ConnectionLimits>;
+
 /** How long a refused client is told to wait (`Retry-After`, seconds). */
 export const retryAfterSeconds = 5;
 
@@ -41,7 +48,7 @@ export interface ConnectionAdmission {
 
 /** The admission counter of one instance (one per transport that shares the limits). */
 export function createConnectionAdmission(limits: Pick<ConnectionLimits, 'maxConnections' | 'maxConnectionsPerAddress'> = {}): ConnectionAdmission {
-  const { maxConnections = 10_000, maxConnectionsPerAddress = 50 } = limits;
+  const { maxConnections = connectionLimitDefaults.maxConnections, maxConnectionsPerAddress = connectionLimitDefaults.maxConnectionsPerAddress } = limits;
   let open = 0;
   const perAddress = new Map<string, number>();
   const release = (address: string) => {

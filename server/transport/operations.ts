@@ -7,7 +7,7 @@ import type { Context } from '../builder.js';
 import type { Delivery } from '../delivery/fanout.js';
 import type { PreparedResult, Subscriber, SubscriptionHandle } from '../delivery/subscriber.js';
 import { apiError, ErrorCode } from '../errors.js';
-import { tooManySubscriptions } from '../limits/connections.js';
+import { connectionLimitDefaults, tooManySubscriptions } from '../limits/connections.js';
 import { atTime, tokenExpired } from '../limits/expiry.js';
 import type { Logger } from '../logger.js';
 
@@ -181,7 +181,7 @@ interface Prepared {
  * core, which writes its frames; any other subscription is iterated here.
  */
 export function createOperationRunner(options: OperationRunnerOptions) {
-  const { yoga, delivery, tokens, logger, maxSubscriptionsPerConnection = 100, onLimit = () => {} } = options;
+  const { yoga, delivery, tokens, logger, maxSubscriptionsPerConnection = connectionLimitDefaults.maxSubscriptionsPerConnection, onLimit = () => {} } = options;
   // The request Yoga's plugins see for every operation over a socket. POST:
   // Yoga refuses mutations on GET requests, and over graphql-ws every
   // operation may mutate. It carries nothing per connection, so one serves all.

@@ -5,7 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { TokenIssuer } from '../auth.js';
 import type { Context } from '../builder.js';
 import type { Delivery } from '../delivery/fanout.js';
-import { createConnectionAdmission, retryAfterSeconds, type ConnectionLimits, type ConnectionRefusal } from '../limits/connections.js';
+import { connectionLimitDefaults, createConnectionAdmission, retryAfterSeconds, type ConnectionLimits, type ConnectionRefusal } from '../limits/connections.js';
 import { clientAddress } from '../limits/http.js';
 import { originAllowed } from '../limits/plugins.js';
 import type { Logger } from '../logger.js';
@@ -127,9 +127,9 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     keepAliveMs,
     onConnection,
     maxPayload = 65_536,
-    maxConnections = 10_000,
-    maxConnectionsPerAddress = 50,
-    maxSubscriptionsPerConnection = 100,
+    maxConnections = connectionLimitDefaults.maxConnections,
+    maxConnectionsPerAddress = connectionLimitDefaults.maxConnectionsPerAddress,
+    maxSubscriptionsPerConnection = connectionLimitDefaults.maxSubscriptionsPerConnection,
     maxBufferedBytes = 1_048_576,
     allowedOrigins = ['*'],
     trustProxy = 0,
